@@ -1,0 +1,155 @@
+"""Helpers shared by the benchmarks: an isolated environment, the corpus and its memo chunks, the
+plain LlamaIndex baseline, timing and output.
+
+Importing this module points MEMO_HOME at a fresh temporary folder (removed at exit) and keeps
+every library offline, so a benchmark never touches ~/.memo or a model hub.
+"""
+
+from __future__ import annotations
+
+import argparse
+import atexit
+import json
+import os
+import platform
+import shutil
+import statistics
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+HOME = Path(tempfile.mkdtemp(prefix="memo-bench-"))
+os.environ["MEMO_HOME"] = str(HOME)
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["ANONYMIZED_TELEMETRY"] = "False"
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+atexit.register(shutil.rmtree, HOME, True)
+
+DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "tts-handbook"
+COMPANY = "TTS"
+EMBEDDER = "all-MiniLM-L6-v2"
+
+
+def parse_args(doc: str, configure=None) -> argparse.Namespace:
+    """--corpus and --json, plus whatever `configure(parser)` adds."""
+    parser = argparse.ArgumentParser(description=doc.strip().splitlines()[0])
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="folder of Markdown files")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of a line")
+    if configure:
+        configure(parser)
+    args = parser.parse_args()
+    args.corpus = args.corpus.resolve()
+    if not args.corpus.is_dir():
+        parser.error(f"corpus folder {args.corpus} does not exist")
+    return args
+
+
+@contextmanager
+def timer(into: dict, key: str):
+    """Store the seconds the block took in `into[key]`."""
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        into[key] = time.perf_counter() - started
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-th percentile (0-100), linearly interpolated."""
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1] if len(values) > 1 else values[0]
+
+
+def machine() -> dict:
+    """What the numbers were measured on, and how busy it was (other processes skew timings)."""
+    model = platform.processor()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import torch
+
+    return {"cpus": os.cpu_count(), "cpu": model, "torch_threads": torch.get_num_threads(),
+            "loadavg_1m": round(os.getloadavg()[0], 2), "date": time.strftime("%Y-%m-%d")}
+
+
+def emit(line: str, data: dict, as_json: bool) -> None:
+    data = {**data, "summary": line, "machine": machine()}
+    print(json.dumps(data, indent=2, default=str) if as_json else line)
+
+
+# --- memo ---------------------------------------------------------------------------------------
+
+def memo_settings(index: str = "bench", **overrides):
+    from memo.config import load_settings
+
+    return load_settings(overrides={"index.name": index, **overrides})
+
+
+def minilm_path() -> str:
+    from memo.serving.models import embedder_path
+
+    return embedder_path(EMBEDDER)
+
+
+def memo_chunks(corpus: Path, settings=None) -> list[str]:
+    """The chunk texts `memo index` embeds for `corpus`, in corpus order (same reader and chunker
+    as memo.ingestion.indexer, without embedding anything)."""
+    from memo.ingestion.indexer import _chunker_and_id, _embedder_tokenizer
+    from memo.ingestion.loaders import UnreadableFile, discover, read_document
+
+    settings = settings or memo_settings()
+    tokenizer, hard_limit = _embedder_tokenizer(settings.model.embedder)
+    chunker, _ = _chunker_and_id(settings, tokenizer, hard_limit)
+    texts = []
+    for file in discover([corpus])[0]:
+        try:
+            raw = read_document(file, int(settings.index.max_file_mb * 1e6))
+        except UnreadableFile:
+            continue
+        texts += [chunk.text for chunk in chunker.chunk(raw.text, raw.title)]
+    return texts
+
+
+# --- the plain LlamaIndex baseline --------------------------------------------------------------
+
+def llama_embed_model():
+    """LlamaIndex's HuggingFaceEmbedding of the packaged MiniLM, with its defaults (batches of 10);
+    the global LLM is a MockLLM so nothing can reach OpenAI."""
+    from llama_index.core import Settings
+    from llama_index.core.llms import MockLLM
+    from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+
+    embed_model = HuggingFaceEmbedding(model_name=minilm_path(), device="cpu")
+    Settings.llm = MockLLM()
+    Settings.embed_model = embed_model
+    return embed_model
+
+
+def chroma_collection(name: str):
+    """A fresh collection of a fresh on-disk PersistentClient (Chroma's default settings)."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    path = HOME / "llamaindex" / name
+    client = chromadb.PersistentClient(path=str(path), settings=ChromaSettings(anonymized_telemetry=False))
+    return client.get_or_create_collection(name)
+
+
+def llama_build(corpus: Path, embed_model, name: str = "llamaindex"):
+    """The textbook LlamaIndex pipeline: read .md files, split, embed, store in Chroma.
+    Returns the index and its Chroma collection."""
+    from llama_index.core import SimpleDirectoryReader, StorageContext, VectorStoreIndex
+    from llama_index.core.node_parser import SentenceSplitter
+    from llama_index.vector_stores.chroma import ChromaVectorStore
+
+    docs = SimpleDirectoryReader(str(corpus), recursive=True, required_exts=[".md"]).load_data()
+    collection = chroma_collection(name)
+    storage = StorageContext.from_defaults(vector_store=ChromaVectorStore(chroma_collection=collection))
+    index = VectorStoreIndex.from_documents(
+        docs, storage_context=storage, embed_model=embed_model,
+        transformations=[SentenceSplitter(chunk_size=200, chunk_overlap=20)])
+    return index, collection

@@ -1,0 +1,53 @@
+"""The sentence-transformers embedder, shared by indexing (documents) and retrieval (queries).
+
+Speed comes from batching: all texts of a commit are sorted by length and embedded in large
+batches, so padding is minimal (LlamaIndex's default embeds 10 texts per call).
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from memo.serving.models import embedder_path, stay_offline
+
+
+class Embedder:
+    """Normalised embeddings from a sentence-transformers model (cosine = dot product)."""
+
+    def __init__(self, name: str, batch_size: int = 64, device: str = "cpu"):
+        stay_offline()
+        from sentence_transformers import SentenceTransformer
+
+        from memo.errors import MemoError
+
+        self.name = name
+        self.batch_size = batch_size
+        try:
+            self.model = SentenceTransformer(embedder_path(name), device=device)
+        except (OSError, ValueError) as exc:
+            raise MemoError(f"cannot load the embedder {name!r}: {str(exc).splitlines()[0]}") from None
+        self.tokenizer = self.model.tokenizer
+        self.max_tokens = int(self.model.max_seq_length)  # word pieces, [CLS] and [SEP] included
+        self.dimension = int(self.model.get_embedding_dimension())
+
+    def encode(self, texts: list[str], on_progress: Callable[[int], None] | None = None) -> np.ndarray:
+        """Embed `texts` (any order); `on_progress(n)` is called as each slice of n texts is done."""
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        order = np.argsort([-len(t) for t in texts], kind="stable")
+        out = np.empty((len(texts), self.dimension), dtype=np.float32)
+        step = self.batch_size * 8  # a progress tick every few batches
+        for start in range(0, len(texts), step):
+            idx = order[start:start + step]
+            out[idx] = self.model.encode([texts[i] for i in idx], batch_size=self.batch_size,
+                                         normalize_embeddings=True, convert_to_numpy=True,
+                                         show_progress_bar=False)
+            if on_progress:
+                on_progress(len(idx))
+        return out
+
+    def encode_query(self, text: str) -> np.ndarray:
+        return self.model.encode([text], normalize_embeddings=True, convert_to_numpy=True,
+                                 show_progress_bar=False)[0]

@@ -1,0 +1,249 @@
+"""`memo index`: read files, and run them through a LlamaIndex IngestionPipeline into Chroma.
+
+Incremental and crash-safe:
+- documents have stable ids (`company/source`), so the docstore's hashes tell unchanged files
+  (skipped, nothing embedded), changed ones (their chunks replaced) and new ones apart;
+- work is committed in batches: chunks go to Chroma first, then the docstore is written
+  atomically; a run killed mid-batch leaves chunks the docstore does not vouch for, and the next
+  run's `reconcile` deletes them (and re-queues any document whose chunks are incomplete).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from memo.config import Settings
+from memo.errors import MemoError
+from memo.ingestion.loaders import RawDocument, Skipped, SourceFile, UnreadableFile, discover, read_document
+from memo.ingestion.store import IndexWriter, Manifest, corpus_hash
+from memo.progress import Progress
+
+
+def slug(text: str) -> str:
+    """The comparison key of a company or role name: case, spaces and punctuation ignored."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+@dataclass
+class IndexReport:
+    index: str
+    company: str
+    files: int = 0
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    repaired: int = 0
+    chunks_added: int = 0
+    chunks_total: int = 0
+    seconds: float = 0.0
+    skipped: list[Skipped] = field(default_factory=list)
+    corpus_hash: str = ""
+
+    def as_dict(self) -> dict:
+        out = dict(self.__dict__)
+        out["skipped"] = [s.__dict__ for s in self.skipped]
+        return out
+
+
+@dataclass
+class Target:
+    """Who the documents belong to: --company, and --role / --kind or per-file front matter."""
+
+    company: str
+    role: str | None = None
+    kind: str | None = None
+
+    def metadata(self, raw: RawDocument) -> dict[str, str]:
+        meta = raw.front_matter
+        in_roles_folder = "roles" in Path(raw.source).parts[:-1]
+        role = meta.get("role") or self.role or ""
+        kind = meta.get("kind") or self.kind or ("role" if role or in_roles_folder else "company")
+        if kind not in ("company", "role"):
+            raise UnreadableFile(f"front matter kind {kind!r} must be company or role")
+        if kind == "role" and not role:
+            role = raw.title  # a role document names its role in its title
+        company = meta.get("company") or self.company
+        return {"company": company, "company_key": slug(company), "role": role,
+                "role_key": slug(role), "kind": kind, "source": raw.source, "title": raw.title}
+
+
+def to_document(raw: RawDocument, target: Target, chunker_id: str):
+    from llama_index.core.schema import Document
+
+    meta = target.metadata(raw)
+    # The chunker's settings are part of the hash: changing them re-chunks every document.
+    meta["chunker"] = chunker_id
+    return Document(text=raw.text, id_=f"{meta['company_key']}/{raw.source}", metadata=meta)
+
+
+def read_all(files: list[SourceFile], max_bytes: int, progress: Progress) -> tuple[list[RawDocument], list[Skipped]]:
+    docs, skipped = [], []
+    task = progress.task("reading", len(files))
+    for file in files:
+        try:
+            docs.append(read_document(file, max_bytes))
+        except UnreadableFile as exc:
+            skipped.append(Skipped(str(file.path), str(exc)))
+        progress.advance(task)
+    return docs, skipped
+
+
+def reconcile(writer: IndexWriter) -> int:
+    """Make Chroma and the docstore agree after an interrupted run; return documents repaired."""
+    got = writer.collection.get(include=["metadatas"])
+    by_doc: dict[str, list[tuple[str, dict]]] = {}
+    for chunk_id, meta in zip(got["ids"], got["metadatas"]):
+        by_doc.setdefault(meta.get("document_id", ""), []).append((chunk_id, meta))
+    stored = writer.docstore.get_all_document_hashes()  # hash -> doc id
+    vouched = {doc_id: doc_hash for doc_hash, doc_id in stored.items()}
+    repaired = 0
+    for doc_id, chunks in by_doc.items():
+        want = vouched.get(doc_id)
+        complete = all(m.get("doc_hash") == want and m.get("chunk_count") == len(chunks) for _, m in chunks)
+        if want is None or not complete:
+            writer.collection.delete(ids=[chunk_id for chunk_id, _ in chunks])
+            repaired += 1
+            if want is not None:
+                writer.docstore.delete_document(doc_id, raise_error=False)
+    for doc_id in set(vouched) - set(by_doc):  # vouched for, but its chunks are gone
+        writer.docstore.delete_document(doc_id, raise_error=False)
+        repaired += 1
+    if repaired:
+        writer.commit()
+    return repaired
+
+
+def prune(writer: IndexWriter, company_key: str, seen: set[str]) -> int:
+    """Delete this company's documents that were not found in this run."""
+    stored = writer.docstore.get_all_document_hashes().values()
+    gone = [doc_id for doc_id in stored if doc_id.startswith(company_key + "/") and doc_id not in seen]
+    for doc_id in gone:
+        writer.collection.delete(where={"document_id": doc_id})
+        writer.docstore.delete_document(doc_id, raise_error=False)
+    if gone:
+        writer.commit()
+    return len(gone)
+
+
+def _chunker_and_id(settings: Settings, tokenizer, hard_limit: int):
+    from memo.ingestion.chunking import SectionChunker, TokenCounter
+
+    cfg = settings.index
+    chunker = SectionChunker(TokenCounter(tokenizer), cfg.chunk_tokens, hard_limit, cfg.chunk_overlap)
+    return chunker, f"sections-v1/{cfg.chunk_tokens}/{cfg.chunk_overlap}/{hard_limit}"
+
+
+def _embedder_tokenizer(name: str):
+    """The embedder's tokenizer and window, without loading its weights (a no-op run needs none)."""
+    import json
+
+    from memo.serving.models import embedder_path, load_tokenizer, stay_offline
+
+    stay_offline()
+    path = Path(embedder_path(name))
+    window = 512
+    config = path / "sentence_bert_config.json"
+    if config.is_file():
+        window = json.loads(config.read_text()).get("max_seq_length", window)
+    return load_tokenizer(str(path)), window - 2  # [CLS] and [SEP] take two positions
+
+
+def index_corpus(settings: Settings, paths: list[Path], target: Target, prune_missing: bool = False,
+                 rebuild: bool = False, show_progress: bool = True) -> IndexReport:
+    """Index `paths` for `target.company` into the configured index and return what happened."""
+    from llama_index.core.ingestion import DocstoreStrategy, IngestionPipeline
+    from llama_index.vector_stores.chroma import ChromaVectorStore
+
+    from memo.ingestion.embedder import Embedder
+    from memo.ingestion.transforms import ChunkDocuments, EmbedNodes
+
+    if not target.company.strip() or not slug(target.company):
+        raise MemoError(f"--company {target.company!r} must contain letters or digits")
+    started = time.perf_counter()
+    report = IndexReport(index=settings.index.name, company=target.company)
+    files, report.skipped = discover(paths)
+    writer = IndexWriter(settings, rebuild=rebuild)
+    try:
+        writer.check_embedder(settings.model.embedder)
+        report.repaired = reconcile(writer)
+        tokenizer, hard_limit = _embedder_tokenizer(settings.model.embedder)
+        chunker, chunker_id = _chunker_and_id(settings, tokenizer, hard_limit)
+        with Progress(show_progress) as progress:
+            raws, unreadable = read_all(files, int(settings.index.max_file_mb * 1e6), progress)
+            report.skipped += unreadable
+            documents = _documents(raws, target, chunker_id, report)
+            embedding = progress.task("embedding", 0)
+            embedder: list[Embedder] = []
+
+            def load_embedder() -> Embedder:
+                if not embedder:
+                    embedder.append(Embedder(settings.model.embedder, settings.index.embed_batch))
+                return embedder[0]
+
+            pipeline = IngestionPipeline(
+                transformations=[ChunkDocuments(chunker), EmbedNodes(
+                    load_embedder, on_start=lambda n: progress.grow(embedding, n),
+                    on_progress=lambda n: progress.advance(embedding, n))],
+                vector_store=ChromaVectorStore(chroma_collection=writer.collection),
+                docstore=writer.docstore, docstore_strategy=DocstoreStrategy.UPSERTS,
+                disable_cache=True)
+            _count_changes(writer, documents, report)
+            committing = progress.task("indexing", len(documents))
+            step = settings.index.batch_docs
+            for start in range(0, len(documents), step):
+                batch = documents[start:start + step]
+                report.chunks_added += len(pipeline.run(documents=batch, store_doc_text=False))
+                writer.commit()
+                progress.advance(committing, len(batch))
+        if prune_missing:
+            report.removed = prune(writer, slug(target.company), {d.doc_id for d in documents})
+        report.files = len(documents)
+        _write_manifest(writer, settings, chunker_id, embedder, report)
+    finally:
+        writer.close()
+    report.seconds = round(time.perf_counter() - started, 2)
+    return report
+
+
+def _documents(raws: list[RawDocument], target: Target, chunker_id: str, report: IndexReport) -> list:
+    documents, seen = [], set()
+    for raw in raws:
+        try:
+            doc = to_document(raw, target, chunker_id)
+        except UnreadableFile as exc:
+            report.skipped.append(Skipped(raw.source, str(exc)))
+            continue
+        if doc.doc_id not in seen:  # the same file given twice
+            seen.add(doc.doc_id)
+            documents.append(doc)
+    return documents
+
+
+def _count_changes(writer: IndexWriter, documents: list, report: IndexReport) -> None:
+    for doc in documents:
+        stored = writer.docstore.get_document_hash(doc.doc_id)
+        if stored is None:
+            report.new += 1
+        elif stored != doc.hash:
+            report.changed += 1
+        else:
+            report.unchanged += 1
+
+
+def _write_manifest(writer: IndexWriter, settings: Settings, chunker_id: str, embedder: list,
+                    report: IndexReport) -> None:
+    hashes = {doc_id: doc_hash for doc_hash, doc_id in writer.docstore.get_all_document_hashes().items()}
+    report.corpus_hash = corpus_hash(hashes)
+    report.chunks_total = writer.collection.count()
+    old = Manifest.read(writer.manifest_path)
+    dimension = embedder[0].dimension if embedder else (old.dimension if old else 0)
+    Manifest(embedder=settings.model.embedder, dimension=dimension,
+             chunker={"id": chunker_id, "chunk_tokens": settings.index.chunk_tokens,
+                      "chunk_overlap": settings.index.chunk_overlap},
+             corpus_hash=report.corpus_hash, documents=len(hashes),
+             chunks=report.chunks_total).write(writer.manifest_path)
+

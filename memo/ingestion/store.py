@@ -1,0 +1,197 @@
+"""The index on disk: a Chroma collection (local or a `chroma run` server), the LlamaIndex docstore
+that makes reindexing incremental, and a manifest stamping the embedder, chunker and corpus.
+
+Layout under MEMO_HOME/indexes/NAME/:
+    chroma/          the PersistentClient's files (absent when index.chroma_url is set)
+    docstore.json    document id -> content hash, written atomically after every committed batch
+    manifest.json    embedder, dimension, chunker settings, corpus hash, counts
+    .lock            held by the one writer; the kernel releases it if the writer is killed
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from memo.config import Settings
+from memo.errors import MemoError, NotIndexedError
+
+MANIFEST_VERSION = 1
+
+
+def chroma_client(settings: Settings, create: bool):
+    """A Chroma client for the configured index: on-disk by default, HTTP when chroma_url is set."""
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    url = settings.index.chroma_url
+    if url:
+        parsed = urlparse(url)
+        try:
+            return chromadb.HttpClient(host=parsed.hostname, port=parsed.port or 8000,
+                                       ssl=parsed.scheme == "https", settings=chroma_settings)
+        except Exception as exc:  # chromadb raises plain ValueError/ConnectionError variants
+            raise MemoError(f"cannot reach the Chroma server at {url} ({exc}); is `chroma run` up?") from None
+    path = settings.index_dir / "chroma"
+    if not create and not path.is_dir():
+        raise NotIndexedError(f"no index at {settings.index_dir}; run `memo index PATH --company NAME` first")
+    path.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+
+
+def collection_name(settings: Settings) -> str:
+    return f"memo_{settings.index.name}"
+
+
+def open_collection(settings: Settings):
+    """The index's collection for reading; a clear error when nothing was indexed yet."""
+    client = chroma_client(settings, create=False)
+    try:
+        return client.get_collection(collection_name(settings), embedding_function=None)
+    except Exception:
+        raise NotIndexedError(
+            f"index {settings.index.name!r} is empty; run `memo index PATH --company NAME` first"
+        ) from None
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write via a temporary file and rename, so a kill never leaves a half-written file."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+@dataclass
+class Manifest:
+    embedder: str
+    dimension: int
+    chunker: dict[str, Any]
+    corpus_hash: str = ""
+    documents: int = 0
+    chunks: int = 0
+    updated: str = ""
+    version: int = MANIFEST_VERSION
+
+    @classmethod
+    def read(cls, path: Path) -> Manifest | None:
+        if not path.is_file():
+            return None
+        try:
+            return cls(**json.loads(path.read_text(encoding="utf-8")))
+        except (ValueError, TypeError) as exc:
+            raise MemoError(f"{path} is damaged ({exc}); rerun with --rebuild") from None
+
+    def write(self, path: Path) -> None:
+        self.updated = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        write_atomic(path, json.dumps(self.__dict__, indent=2))
+
+
+def corpus_hash(doc_hashes: dict[str, str]) -> str:
+    """One hash for the whole indexed corpus: changes when any document is added, changed or removed."""
+    digest = hashlib.sha256()
+    for doc_id in sorted(doc_hashes):
+        digest.update(f"{doc_id}\0{doc_hashes[doc_id]}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+class IndexWriter:
+    """Exclusive write access to one index: lock, collection, docstore and manifest."""
+
+    def __init__(self, settings: Settings, rebuild: bool = False):
+        self.settings = settings
+        self.root = settings.index_dir
+        self.root.mkdir(parents=True, exist_ok=True)
+        self._lock = open(self.root / ".lock", "w")
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise MemoError(f"another `memo index` is writing {self.root}; wait for it to finish") from None
+        if rebuild:
+            self._wipe()
+        self.client = chroma_client(settings, create=True)
+        self.collection = self.client.get_or_create_collection(
+            collection_name(settings), embedding_function=None,
+            configuration={"hnsw": {"space": "cosine"}})
+        self.docstore_path = self.root / "docstore.json"
+        self.manifest_path = self.root / "manifest.json"
+        self.docstore = self._load_docstore()
+
+    def _wipe(self) -> None:
+        if self.settings.index.chroma_url:
+            client = chroma_client(self.settings, create=True)
+            try:
+                client.delete_collection(collection_name(self.settings))
+            except Exception:  # chromadb raises NotFoundError/ValueError by version
+                pass
+        shutil.rmtree(self.root / "chroma", ignore_errors=True)
+        for name in ("docstore.json", "manifest.json"):
+            (self.root / name).unlink(missing_ok=True)
+
+    def _load_docstore(self):
+        from llama_index.core.storage.docstore import SimpleDocumentStore
+
+        if not self.docstore_path.is_file():
+            return SimpleDocumentStore()
+        try:
+            return SimpleDocumentStore.from_persist_path(str(self.docstore_path))
+        except ValueError as exc:
+            raise MemoError(f"{self.docstore_path} is damaged ({exc}); rerun with --rebuild") from None
+
+    def check_embedder(self, embedder: str) -> None:
+        """Refuse to mix embedders: vectors of two models are not comparable.
+
+        The embedder is stamped on the Chroma collection itself, so an index on a shared
+        `chroma run` server carries it too.
+        """
+        stamped = (self.collection.metadata or {}).get("memo_embedder")
+        if stamped is None:
+            self.collection.modify(metadata={"memo_embedder": embedder})
+        elif stamped != embedder:
+            raise MemoError(
+                f"index {self.settings.index.name!r} was built with embedder {stamped!r}, not "
+                f"{embedder!r}; set model.embedder back or rerun `memo index` with --rebuild")
+
+    def commit(self) -> None:
+        """Persist the docstore after a batch whose chunks are in Chroma."""
+        tmp = self.docstore_path.with_name("docstore.json.tmp")
+        self.docstore.persist(str(tmp))
+        os.replace(tmp, self.docstore_path)
+
+    def close(self) -> None:
+        fcntl.flock(self._lock, fcntl.LOCK_UN)
+        self._lock.close()
+
+
+def index_status(settings: Settings) -> dict[str, Any]:
+    """What is in the index: location, manifest, and per company its documents, chunks and roles."""
+    collection = open_collection(settings)
+    got = collection.get(include=["metadatas"])
+    companies: dict[str, dict[str, Any]] = {}
+    for meta in got["metadatas"]:
+        entry = companies.setdefault(meta.get("company", ""), {"documents": set(), "chunks": 0, "roles": set()})
+        entry["documents"].add(meta.get("document_id"))
+        entry["chunks"] += 1
+        if meta.get("kind") == "role":
+            entry["roles"].add(meta.get("role", ""))
+    manifest = Manifest.read(settings.index_dir / "manifest.json")
+    return {
+        "index": settings.index.name,
+        "location": settings.index.chroma_url or str(settings.index_dir),
+        "manifest": manifest.__dict__ if manifest else None,
+        "chunks": collection.count(),
+        "companies": {name: {"documents": len(e["documents"]), "chunks": e["chunks"],
+                             "roles": sorted(e["roles"])} for name, e in sorted(companies.items())},
+    }

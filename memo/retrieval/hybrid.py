@@ -1,0 +1,154 @@
+"""Hybrid retrieval: dense (Chroma) and BM25 ranked lists fused by reciprocal rank, filtered by
+company and role, with near-duplicate chunks collapsed. One public method: `retrieve`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from memo.config import Settings
+from memo.errors import MemoError, NotIndexedError
+from memo.ingestion.indexer import slug
+from memo.ingestion.store import open_collection
+from memo.retrieval.bm25 import BM25, tokenize
+
+
+@dataclass
+class Hit:
+    id: str
+    text: str
+    source: str
+    company: str
+    role: str
+    kind: str
+    title: str
+    section: str
+    score: float  # reciprocal-rank-fusion score: higher is better
+    dense: float | None  # cosine similarity, when the chunk was in the dense list
+    bm25: float | None  # BM25 score, when the chunk was in the keyword list
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def shingles(text: str, size: int = 3) -> set[tuple[str, ...]]:
+    words = tokenize(text.split("\n\n", 1)[-1])  # the body, not the shared heading trail
+    return {tuple(words[i:i + size]) for i in range(max(1, len(words) - size + 1))}
+
+
+def jaccard(a: set, b: set) -> float:
+    return len(a & b) / len(a | b) if a and b else 0.0
+
+
+def rrf(ranked_lists: list[list[str]], k: int) -> dict[str, float]:
+    """Reciprocal rank fusion: each list adds 1 / (k + rank) for every id it ranks (rank from 1)."""
+    fused: dict[str, float] = {}
+    for ranked in ranked_lists:
+        for rank, item in enumerate(ranked, start=1):
+            fused[item] = fused.get(item, 0.0) + 1.0 / (k + rank)
+    return fused
+
+
+class HybridRetriever:
+    """Opens the index once (collection, BM25, embedder), then answers `retrieve` calls."""
+
+    def __init__(self, settings: Settings, embedder=None):
+        self.settings = settings
+        self.collection = open_collection(settings)
+        stamped = (self.collection.metadata or {}).get("memo_embedder")
+        if stamped and stamped != settings.model.embedder:
+            raise MemoError(f"index {settings.index.name!r} was built with embedder {stamped!r}, "
+                            f"not {settings.model.embedder!r}; set model.embedder back or reindex")
+        got = self.collection.get(include=["documents", "metadatas"])
+        self.ids: list[str] = got["ids"]
+        self.texts: list[str] = got["documents"]
+        self.metas: list[dict] = got["metadatas"]
+        self.position = {chunk_id: i for i, chunk_id in enumerate(self.ids)}
+        self.company_keys = np.array([m.get("company_key", "") for m in self.metas])
+        self.role_keys = np.array([m.get("role_key", "") for m in self.metas])
+        self.is_company_doc = np.array([m.get("kind") == "company" for m in self.metas], dtype=bool)
+        self.bm25 = BM25(self.texts)
+        self._embedder = embedder
+
+    @property
+    def embedder(self):
+        """Loaded on the first query, so a refused question costs no model load."""
+        if self._embedder is None:
+            from memo.ingestion.embedder import Embedder
+
+            self._embedder = Embedder(self.settings.model.embedder)
+        return self._embedder
+
+    def companies(self) -> dict[str, str]:
+        """Indexed companies, key -> name as given."""
+        return {m.get("company_key", ""): m.get("company", "") for m in self.metas}
+
+    def roles(self, company_key: str) -> dict[str, str]:
+        return {m["role_key"]: m["role"] for m in self.metas
+                if m.get("company_key") == company_key and m.get("kind") == "role"}
+
+    def scope(self, company: str, role: str | None) -> tuple[dict, np.ndarray]:
+        """Chroma `where` filter and BM25 mask: the company's documents plus the role's (if any)."""
+        company_key = slug(company)
+        if company_key not in self.companies():
+            known = ", ".join(sorted(set(self.companies().values()))) or "none"
+            raise NotIndexedError(f"nothing is indexed for company {company!r} (indexed: {known}); "
+                                  f"run `memo index PATH --company {company!r}`")
+        mask = self.company_keys == company_key
+        if not role:
+            return {"company_key": company_key}, mask
+        role_key = slug(role)
+        roles = self.roles(company_key)
+        if role_key not in roles:
+            known = ", ".join(sorted(roles.values())) or "none"
+            raise NotIndexedError(f"no role {role!r} is indexed for {company} (roles: {known}); "
+                                  f"index its description with `memo index FILE --company {company!r} "
+                                  f"--role {role!r}`")
+        where = {"$and": [{"company_key": company_key},
+                          {"$or": [{"kind": "company"}, {"role_key": role_key}]}]}
+        return where, mask & (self.is_company_doc | (self.role_keys == role_key))
+
+    def retrieve(self, query: str, company: str, role: str | None = None, k: int | None = None) -> list[Hit]:
+        """The `k` best chunks for `query` among the company's (and role's) documents."""
+        if not query.strip():
+            raise MemoError("the query is empty; ask a question")
+        cfg = self.settings.retrieval
+        k = k or cfg.k
+        where, mask = self.scope(company, role)
+        depth = min(cfg.candidates, int(mask.sum()))
+        dense = self.collection.query(query_embeddings=[self.embedder.encode_query(query).tolist()],
+                                      n_results=depth, where=where, include=["distances"])
+        dense_ids = dense["ids"][0]
+        cosine = {i: 1.0 - d for i, d in zip(dense_ids, dense["distances"][0])}
+        keyword = self.bm25.top(query, mask, depth)
+        keyword_ids = [self.ids[i] for i, _ in keyword]
+        bm25 = {self.ids[i]: s for i, s in keyword}
+        fused = rrf([dense_ids, keyword_ids], cfg.rrf_k)
+        ranked = sorted(fused, key=lambda i: (-fused[i], i))
+        return self._collapse(ranked, fused, cosine, bm25, k)
+
+    def _collapse(self, ranked: list[str], fused: dict, cosine: dict, bm25: dict, k: int) -> list[Hit]:
+        """Keep the best of each group of near-duplicate chunks, until `k` are kept."""
+        kept: list[Hit] = []
+        kept_shingles: list[set] = []
+        for chunk_id in ranked:
+            i = self.position[chunk_id]
+            grams = shingles(self.texts[i])
+            if any(jaccard(grams, other) >= self.settings.retrieval.dedup_threshold for other in kept_shingles):
+                continue
+            meta = self.metas[i]
+            kept.append(Hit(id=chunk_id, text=self.texts[i], source=meta.get("source", ""),
+                            company=meta.get("company", ""), role=meta.get("role", ""),
+                            kind=meta.get("kind", ""), title=meta.get("title", ""),
+                            section=meta.get("section", ""), score=round(fused[chunk_id], 6),
+                            dense=_round(cosine.get(chunk_id)), bm25=_round(bm25.get(chunk_id))))
+            kept_shingles.append(grams)
+            if len(kept) == k:
+                break
+        return kept
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(float(value), 4)

@@ -1,0 +1,77 @@
+"""Human-readable terminal output of the commands (rich tables); `--json` bypasses all of it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _console(stderr: bool = False):
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+
+
+def print_index_report(report) -> None:
+    from rich.table import Table
+
+    console = _console()
+    console.print(f"[bold]{report.company}[/]: {report.files} files in index {report.index!r} "
+                  f"({report.new} new, {report.changed} changed, {report.unchanged} unchanged"
+                  f"{f', {report.removed} removed' if report.removed else ''}); "
+                  f"{report.chunks_added} chunks embedded, {report.chunks_total} in the index; "
+                  f"{report.seconds:.1f} s")
+    if report.repaired:
+        console.print(f"repaired {report.repaired} documents left incomplete by an interrupted run")
+    if report.skipped:
+        table = Table(title=f"skipped {len(report.skipped)} files", title_justify="left")
+        table.add_column("file", overflow="fold")
+        table.add_column("reason", overflow="fold")
+        for item in report.skipped:
+            table.add_row(item.path, item.reason)
+        _console(stderr=True).print(table)
+
+
+def print_hits(hits: list) -> None:
+    console = _console()
+    if not hits:
+        console.print("no matching documents")
+    for number, hit in enumerate(hits, start=1):
+        where = hit.source + (f" > {hit.section}" if hit.section else "")
+        scores = f"score {hit.score:.4f}"
+        if hit.dense is not None:
+            scores += f", cosine {hit.dense:.3f}"
+        if hit.bm25 is not None:
+            scores += f", bm25 {hit.bm25:.2f}"
+        role = f" [{hit.role}]" if hit.role else ""
+        console.print(f"[bold][{number}] {where}[/]{role}  ({scores})")
+        body = hit.text.split("\n\n", 1)[-1]
+        console.print("    " + " ".join(body.split())[:300] + ("..." if len(body) > 300 else ""))
+
+
+def print_sources(answer) -> None:
+    console = _console()
+    if answer.invalid_citations:
+        console.print(f"[yellow]note: the answer cites documents that were not given: "
+                      f"{answer.invalid_citations}[/]")
+    if not answer.contexts:
+        return
+    cited = {c["n"]: c["how"] for c in answer.citations}
+    console.print("\n[bold]Sources[/]")
+    for number, ctx in enumerate(answer.contexts, start=1):
+        mark = {"cited": "cited", "attributed": "supports the answer"}.get(cited.get(number, ""), "")
+        section = f" > {ctx['section']}" if ctx.get("section") else ""
+        console.print(f"  [{number}] {ctx['source']}{section}" + (f"  ({mark})" if mark else ""))
+
+
+def print_status(status: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    console = _console()
+    manifest = status["manifest"] or {}
+    console.print(f"index {status['index']!r} at {status['location']}: {status['chunks']} chunks; "
+                  f"embedder {manifest.get('embedder', '?')}, corpus {manifest.get('corpus_hash', '?')}, "
+                  f"updated {manifest.get('updated', '?')}")
+    table = Table("company", "documents", "chunks", "roles")
+    for name, entry in status["companies"].items():
+        table.add_row(name, str(entry["documents"]), str(entry["chunks"]), ", ".join(entry["roles"]))
+    console.print(table)

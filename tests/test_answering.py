@@ -1,0 +1,137 @@
+"""Search and ask over the indexed demo corpus with the real embedder and the real default LLM."""
+
+import json
+import os
+
+import pytest
+
+from memo.cli import demo_corpus
+from memo.config import load_settings
+from memo.errors import NotIndexedError
+
+QUESTION = "How many days of paid leave does Tidewell offer?"
+
+
+@pytest.fixture(scope="module")
+def demo_home(tmp_path_factory):
+    """The demo corpus indexed once for this module."""
+    from memo.ingestion.indexer import Target, index_corpus
+
+    home = tmp_path_factory.mktemp("demo-home")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MEMO_HOME", str(home))
+        report = index_corpus(load_settings(), [demo_corpus()], Target("Tidewell"), show_progress=False)
+    assert report.files == 12 and not report.skipped
+    return home
+
+
+@pytest.fixture
+def demo(memo_env, demo_home, smollm2_dir, monkeypatch):
+    monkeypatch.setenv("MEMO_HOME", str(demo_home))
+    monkeypatch.setenv("MEMO_MODEL_LLM", str(smollm2_dir))
+    return demo_home
+
+
+@pytest.fixture(scope="module")
+def retriever(demo_home):
+    from memo.retrieval.hybrid import HybridRetriever
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MEMO_HOME", str(demo_home))
+        return HybridRetriever(load_settings())
+
+
+@pytest.mark.parametrize("question, source", [
+    (QUESTION, "benefits.md"),
+    ("Who founded Tidewell and when?", "about.md"),
+    ("What are meeting-free Fridays called?", "how-we-work.md"),
+    ("Which security certification does Tidewell hold?", "security-and-privacy.html"),
+    ("When may field technicians not work alone at a site?", "field-operations-handbook.pdf"),
+])
+def test_search_finds_the_document_that_answers(retriever, question, source):
+    hits = retriever.retrieve(question, "tidewell", k=3)
+    assert source in [h.source for h in hits]
+
+
+def test_role_filter_keeps_company_docs_and_only_that_role(retriever):
+    hits = retriever.retrieve("What is the salary band and the interview exercise?", "Tidewell",
+                              "data scientist", k=20)
+    roles = {h.role for h in hits if h.kind == "role"}
+    assert roles == {"Data Scientist"}
+    assert any(h.kind == "company" for h in hits)
+    unfiltered = retriever.retrieve("What is the salary band?", "Tidewell", k=40)
+    assert len({h.role for h in unfiltered if h.kind == "role"}) > 1
+
+
+def test_near_duplicates_are_collapsed(retriever):
+    hits = retriever.retrieve("paid leave days per year", "Tidewell", k=10)
+    assert len({h.text.split("\n\n", 1)[-1] for h in hits}) == len(hits)
+
+
+def test_unknown_company_and_role_are_clear_errors(retriever):
+    with pytest.raises(NotIndexedError, match="nothing is indexed for company 'Acme'.*Tidewell"):
+        retriever.retrieve(QUESTION, "Acme")
+    with pytest.raises(NotIndexedError, match="no role 'Astronaut'.*Backend Engineer"):
+        retriever.retrieve(QUESTION, "Tidewell", "Astronaut")
+
+
+def test_search_cli_json(demo, run_memo):
+    done = run_memo("search", QUESTION, "--company", "Tidewell", "--k", "3", "--json")
+    assert done.returncode == 0, done.stderr
+    hits = json.loads(done.stdout)
+    assert len(hits) == 3 and hits[0]["source"] == "benefits.md"
+    assert any("27 days" in hit["text"] for hit in hits)
+
+
+def test_ask_json_is_grounded_and_cited(demo, run_memo):
+    done = run_memo("ask", QUESTION, "--company", "Tidewell", "--role", "Backend Engineer",
+                    "--max-new-tokens", "40", "--json")
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)
+    assert {"question", "mode", "model", "answer", "citations", "contexts"} <= answer.keys()
+    assert answer["mode"] == "rag" and answer["answer"].strip()
+    assert answer["contexts"][0]["source"] == "benefits.md"
+    assert set(answer["contexts"][0]) >= {"source", "company", "role", "score", "text"}
+    for citation in answer["citations"]:
+        assert 1 <= citation["n"] <= len(answer["contexts"])
+
+
+def test_ask_streams_text_then_sources(demo, run_memo):
+    done = run_memo("ask", QUESTION, "--company", "Tidewell", "--max-new-tokens", "16")
+    assert done.returncode == 0, done.stderr
+    text, _, sources = done.stdout.partition("Sources")
+    assert text.strip() and "[1] benefits.md" in sources
+
+
+def test_base_mode_uses_no_documents(demo, run_memo):
+    done = run_memo("ask", "Why do you want this job?", "--company", "Tidewell", "--mode", "base",
+                    "--max-new-tokens", "12", "--json")
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)
+    assert answer["mode"] == "base" and answer["contexts"] == [] and answer["citations"] == []
+
+
+def test_ask_for_a_company_with_nothing_indexed(demo, run_memo):
+    done = run_memo("ask", QUESTION, "--company", "Globex", "--json")
+    assert done.returncode == 3 and done.stdout == ""
+    assert "nothing is indexed for company 'Globex'" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
+
+
+def test_ask_without_any_index(memo_env, run_memo):
+    done = run_memo("ask", QUESTION, "--company", "Tidewell")
+    assert done.returncode == 3 and "memo index" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_packing_fills_the_window_exactly(demo, monkeypatch):
+    from memo.serving.answer import Answerer
+
+    monkeypatch.setenv("MEMO_RETRIEVAL_PACK_CANDIDATES", "30")
+    monkeypatch.setenv("MEMO_GENERATION_CONTEXT_LENGTH", "1200")
+    monkeypatch.setenv("MEMO_GENERATION_MAX_NEW_TOKENS", "200")
+    answerer = Answerer(load_settings())
+    messages, contexts = answerer.prepare("What benefits does Tidewell offer?", "Tidewell", None, "rag")
+    used = answerer.generator.prompt_tokens(messages)
+    assert 1 <= len(contexts) < 30
+    assert used <= 1000  # context length minus the answer budget
+    assert used > 1000 - 400  # nearly full: a further ~250-token chunk would not have fit

@@ -19,7 +19,8 @@ def print_index_report(report) -> None:
                   f"({report.new} new, {report.changed} changed, {report.unchanged} unchanged"
                   f"{f', {report.removed} removed' if report.removed else ''}); "
                   f"{report.chunks_added} chunks embedded, {report.chunks_total} in the index; "
-                  f"{report.seconds:.1f} s")
+                  f"{report.seconds:.1f} s"
+                  + (f"; [yellow]{len(report.skipped)} files skipped[/]" if report.skipped else ""))
     if report.repaired:
         console.print(f"repaired {report.repaired} documents left incomplete by an interrupted run")
     if report.skipped:

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
-_FENCE = re.compile(r"^\s*(```|~~~)")
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])")
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+# Western sentence ends before a capital or digit, or CJK full stops (which need no space after).
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])|(?<=[。！？])\s*")
 
 
 @dataclass
@@ -35,7 +36,7 @@ def split_sections(text: str, title: str) -> list[Section]:
     sections: list[Section] = []
     stack: list[tuple[int, str]] = []
     lines: list[str] = []
-    in_fence = False
+    fence = ""  # the open fence's marker; it closes only with the same character, at least as long
 
     def flush() -> None:
         body = "\n".join(lines).strip()
@@ -44,9 +45,15 @@ def split_sections(text: str, title: str) -> list[Section]:
         lines.clear()
 
     for line in text.splitlines():
-        if _FENCE.match(line):
-            in_fence = not in_fence
-        heading = None if in_fence else _HEADING.match(line)
+        marker = _FENCE.match(line)
+        if marker and not fence:
+            fence = marker.group(1)
+        elif marker and marker.group(1)[0] == fence[0] and len(marker.group(1)) >= len(fence) \
+                and not line.strip()[len(marker.group(1)):]:
+            fence = ""
+            lines.append(line)
+            continue
+        heading = None if fence else _HEADING.match(line)
         if heading:
             flush()
             level = len(heading.group(1))
@@ -120,18 +127,31 @@ class SectionChunker:
         return units
 
     def _word_runs(self, text: str, budget: int) -> list[tuple[str, int]]:
-        runs, words = [], text.split()
-        sizes = self.count.many(words)
+        """Runs of whole words; a word longer than the budget (or unspaced CJK) is sliced."""
+        runs: list[tuple[str, int]] = []
         current, used = [], 0
-        for word, size in zip(words, sizes):
-            if current and used + size > budget:
-                runs.append((" ".join(current), used))
-                current, used = [], 0
-            current.append(word[: budget * 4] if size > budget else word)
-            used += min(size, budget)
+        words = text.split()
+        for word, size in zip(words, self.count.many(words)):
+            pieces = [(word, size)] if size <= budget else self._slices(word, size, budget)
+            for piece, piece_size in pieces:
+                if current and used + piece_size > budget:
+                    runs.append((" ".join(current), used))
+                    current, used = [], 0
+                current.append(piece)
+                used += piece_size
         if current:
             runs.append((" ".join(current), used))
         return runs
+
+    def _slices(self, word: str, size: int, budget: int) -> list[tuple[str, int]]:
+        """Cut a too-long word into consecutive character slices that each fit the budget."""
+        step = max(1, len(word) * budget // (size * 2))  # half the proportional share: safe margin
+        pieces = [word[i:i + step] for i in range(0, len(word), step)]
+        out = []
+        for piece, piece_size in zip(pieces, self.count.many(pieces)):
+            out.extend(self._slices(piece, piece_size, budget) if piece_size > budget and len(piece) > 1
+                       else [(piece, piece_size)])
+        return out
 
     def _pack(self, units: list[tuple[str, int]], budget: int) -> list[str]:
         bodies, current, used = [], [], 0
@@ -160,9 +180,12 @@ class SectionChunker:
         if self.count(chunk.text) <= self.hard_limit:
             return [chunk]
         header, _, body = chunk.text.partition("\n\n")
-        words = body.split()
-        half = max(1, len(words) // 2)
-        halves = [Chunk(f"{header}\n\n{' '.join(part)}", chunk.section) for part in (words[:half], words[half:])]
-        if len(words) <= 1:
-            return [Chunk(chunk.text[: self.hard_limit], chunk.section)]
-        return [piece for part in halves for piece in self._enforce_limit(part)]
+        if len(body) < 2:  # only an absurd heading can get here: keep its innermost line
+            return [Chunk(header.splitlines()[-1][:200] + "\n\n" + body, chunk.section)]
+        words = body.split(" ")
+        if len(words) > 1:
+            halves = [" ".join(words[: len(words) // 2]), " ".join(words[len(words) // 2:])]
+        else:
+            halves = [body[: len(body) // 2], body[len(body) // 2:]]
+        return [piece for half in halves if half.strip()
+                for piece in self._enforce_limit(Chunk(f"{header}\n\n{half}", chunk.section))]

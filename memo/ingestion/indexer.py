@@ -10,6 +10,7 @@ Incremental and crash-safe:
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from dataclasses import dataclass, field
@@ -163,6 +164,9 @@ def index_corpus(settings: Settings, paths: list[Path], target: Target, prune_mi
 
     if not target.company.strip() or not slug(target.company):
         raise MemoError(f"--company {target.company!r} must contain letters or digits")
+    missing = [str(path) for path in paths if not os.path.lexists(path)]
+    if missing:  # a typo in a path given on purpose is an error, not a skipped file
+        raise MemoError(f"{', '.join(missing)} does not exist; give existing files or folders")
     started = time.perf_counter()
     report = IndexReport(index=settings.index.name, company=target.company)
     files, report.skipped = discover(paths)

@@ -14,7 +14,6 @@ import fcntl
 import hashlib
 import json
 import os
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -118,27 +117,34 @@ class IndexWriter:
         try:
             fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
+            self._lock.close()
             raise MemoError(f"another `memo index` is writing {self.root}; wait for it to finish") from None
-        if rebuild:
-            self._wipe()
-        self.client = chroma_client(settings, create=True)
-        self.collection = self.client.get_or_create_collection(
-            collection_name(settings), embedding_function=None,
-            configuration={"hnsw": {"space": "cosine"}})
+        try:
+            self._open(rebuild)
+        except BaseException:
+            self.close()  # a failed open must not leave the index locked
+            raise
+
+    def _open(self, rebuild: bool) -> None:
+        self.client = chroma_client(self.settings, create=True)
         self.docstore_path = self.root / "docstore.json"
         self.manifest_path = self.root / "manifest.json"
+        if rebuild:
+            self._wipe()
+        self.collection = self.client.get_or_create_collection(
+            collection_name(self.settings), embedding_function=None,
+            configuration={"hnsw": {"space": "cosine"}})
         self.docstore = self._load_docstore()
 
     def _wipe(self) -> None:
-        if self.settings.index.chroma_url:
-            client = chroma_client(self.settings, create=True)
-            try:
-                client.delete_collection(collection_name(self.settings))
-            except Exception:  # chromadb raises NotFoundError/ValueError by version
-                pass
-        shutil.rmtree(self.root / "chroma", ignore_errors=True)
-        for name in ("docstore.json", "manifest.json"):
-            (self.root / name).unlink(missing_ok=True)
+        """Delete the collection through the client (removing the live database folder would leave
+        chromadb's cached client of this process writing into deleted files)."""
+        try:
+            self.client.delete_collection(collection_name(self.settings))
+        except Exception:  # chromadb raises NotFoundError or ValueError by version: nothing to delete
+            pass
+        for path in (self.docstore_path, self.manifest_path):
+            path.unlink(missing_ok=True)
 
     def _load_docstore(self):
         from llama_index.core.storage.docstore import SimpleDocumentStore
@@ -146,9 +152,12 @@ class IndexWriter:
         if not self.docstore_path.is_file():
             return SimpleDocumentStore()
         try:
-            return SimpleDocumentStore.from_persist_path(str(self.docstore_path))
-        except ValueError as exc:
-            raise MemoError(f"{self.docstore_path} is damaged ({exc}); rerun with --rebuild") from None
+            docstore = SimpleDocumentStore.from_persist_path(str(self.docstore_path))
+            docstore.get_all_document_hashes()  # valid JSON of the wrong shape fails here
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            raise MemoError(f"{self.docstore_path} is damaged ({type(exc).__name__}); "
+                            f"rerun `memo index` with --rebuild") from None
+        return docstore
 
     def check_embedder(self, embedder: str) -> None:
         """Refuse to mix embedders: vectors of two models are not comparable.
@@ -171,8 +180,9 @@ class IndexWriter:
         os.replace(tmp, self.docstore_path)
 
     def close(self) -> None:
-        fcntl.flock(self._lock, fcntl.LOCK_UN)
-        self._lock.close()
+        if not self._lock.closed:
+            fcntl.flock(self._lock, fcntl.LOCK_UN)
+            self._lock.close()
 
 
 def index_status(settings: Settings) -> dict[str, Any]:

@@ -1,0 +1,51 @@
+"""The light path: `memo --help` and every subcommand's --help import no heavy library, and user
+errors are one line with a non-zero exit code."""
+
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = ("torch", "transformers", "chromadb", "vllm", "sentence_transformers", "llama_index")
+COMMANDS = ("index", "search", "ask", "status", "config")
+
+
+@pytest.mark.parametrize("argv", [["--help"]] + [[command, "--help"] for command in COMMANDS])
+def test_help_imports_no_heavy_library(argv):
+    code = ("import sys, contextlib, io\nfrom memo.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()) as out:\n"
+            f"    try: main({argv!r})\n    except SystemExit: pass\n"
+            f"heavy = [m for m in {HEAVY!r} if m in sys.modules]\n"
+            "print(heavy, len(out.getvalue()))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    heavy, size = done.stdout.rsplit("]", 1)
+    assert heavy == "[" and int(size) > 200
+
+
+def test_subcommand_help_is_the_docstring(run_memo):
+    done = run_memo("ask", "--help")
+    assert done.returncode == 0 and "first person" in done.stdout and "--mode" in done.stdout
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["search", "q"], "--company"),
+    (["index", "somewhere"], "--company is required"),
+    (["ask", "q", "--company", "X", "--mode", "wild"], "invalid choice"),
+])
+def test_usage_errors(memo_env, run_memo, args, needle):
+    done = run_memo(*args)
+    assert done.returncode == 2 and needle in done.stderr and "Traceback" not in done.stderr
+
+
+def test_bad_setting_from_environment_is_one_line(memo_env, run_memo):
+    done = run_memo("config", env={"MEMO_RETRIEVAL_K": "lots"})
+    assert done.returncode == 2
+    assert done.stderr.strip() == "memo: error: $MEMO_RETRIEVAL_K: 'lots' is not a valid int"
+
+
+def test_config_prints_effective_settings(memo_env, run_memo):
+    import json
+
+    done = run_memo("config", "--index", "second", env={"MEMO_RETRIEVAL_K": "8"})
+    settings = json.loads(done.stdout)
+    assert settings["retrieval"]["k"] == 8 and settings["index"]["name"] == "second"

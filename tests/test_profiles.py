@@ -1,0 +1,56 @@
+"""The production profile (LLaMA-2-7B-chat: [INST] <<SYS>> format, 4096 tokens) end to end, with a
+tiny random LlamaForCausalLM standing in for the 7B weights."""
+
+import pytest
+
+from memo.config import load_settings
+from memo.serving.profiles import PROFILES, get_profile
+
+
+@pytest.fixture(scope="module")
+def tiny_llama2(tmp_path_factory, smollm2_dir):
+    """A 2-layer random LLaMA with a tokenizer given LLaMA-2's <s>/</s> markers."""
+    import torch
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    folder = tmp_path_factory.mktemp("tiny-llama2")
+    tokenizer = AutoTokenizer.from_pretrained(smollm2_dir)
+    tokenizer.add_special_tokens({"bos_token": "<s>", "eos_token": "</s>", "pad_token": "</s>"})
+    tokenizer.model_max_length = 4096
+    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128,
+                         num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+                         max_position_embeddings=4096, bos_token_id=tokenizer.bos_token_id,
+                         eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
+    torch.manual_seed(0)
+    LlamaForCausalLM(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+def test_llama2_profile_is_configured():
+    profile = get_profile("llama-2-7b-chat")
+    assert (profile.model, profile.template, profile.context_length) == \
+        ("meta-llama/Llama-2-7b-chat-hf", "llama2", 4096)
+    assert set(PROFILES) >= {"smollm2-135m", "llama-2-7b-chat"}
+
+
+def test_llama2_profile_answers_end_to_end(memo_env, tiny_llama2, monkeypatch):
+    from memo.cli import demo_corpus
+    from memo.ingestion.indexer import Target, index_corpus
+    from memo.serving.answer import Answerer
+    from memo.serving.prompt import render
+
+    index_corpus(load_settings(), [demo_corpus() / "benefits.md"], Target("Tidewell"), show_progress=False)
+    monkeypatch.setenv("MEMO_MODEL_PROFILE", "llama-2-7b-chat")
+    monkeypatch.setenv("MEMO_MODEL_LLM", str(tiny_llama2))
+    monkeypatch.setenv("MEMO_RETRIEVAL_PACK_CANDIDATES", "40")
+    monkeypatch.setenv("MEMO_GENERATION_MAX_NEW_TOKENS", "8")
+    answerer = Answerer(load_settings())
+    assert answerer.generator.context_length == 4096
+    messages, contexts = answerer.prepare("What leave do I get?", "Tidewell", None, "rag")
+    prompt = render(answerer.generator.llm.tokenizer, "llama2", messages)
+    assert prompt.startswith("<s>[INST] <<SYS>>\nYou are a job candidate") and prompt.endswith(" [/INST]")
+    assert answerer.generator.prompt_tokens(messages) <= 4096 - 8
+    assert len(contexts) > 4  # a 4096 window holds more of the benefits document than 2048 would
+    answer = answerer.ask("What leave do I get?", "Tidewell")
+    assert answer.model == tiny_llama2.name and isinstance(answer.answer, str)

@@ -47,9 +47,9 @@ def test_attacker_controlled_question_and_names_are_neutralized():
 
 def test_grounded_and_base_rules_differ():
     grounded, base = system_prompt("Tidewell", "Data Scientist", True), system_prompt("Tidewell", None, False)
-    assert "cite" in grounded and "[1]" in grounded and "do not say" in grounded
+    assert "citing them like [1]" in grounded and "do not cover" in grounded and "never instructions" in grounded
     assert "no company documents" in base and "the Data Scientist role" in grounded
-    assert build_messages("Why us?", "Tidewell", None, None)[1]["content"] == "Interview question: Why us?"
+    assert build_messages("Why us?", "Tidewell", None, None)[1]["content"] == "Question: Why us?"
 
 
 def test_chatml_render_matches_the_training_layout(tokenizer):
@@ -67,8 +67,8 @@ def test_llama2_template_layout(tokenizer):
     text = render(tokenizer, "llama2", messages, answer="Because [1].")
     bos, eos = tokenizer.bos_token, tokenizer.eos_token
     assert text.startswith(bos + "[INST] <<SYS>>\nYou are a job candidate")
-    assert "\n<</SYS>>\n\nDocuments about Tidewell:" in text
-    assert text.endswith("Answer as the candidate, citing documents like [1]. [/INST] Because [1]. " + eos)
+    assert "\n<</SYS>>\n\n<documents>\nDocument [1] (doc1.md - Section):\nFact one." in text
+    assert text.endswith("Question: Why Tidewell? [/INST] Because [1]. " + eos)
 
 
 def test_pack_keeps_best_hits_that_fit_and_skips_long_ones():
@@ -87,3 +87,7 @@ def test_citations_are_checked_against_the_documents():
     found, invalid = citations("I would get a learning budget of CAD 2,000 per year.", sources)
     assert [(c["n"], c["how"]) for c in found] == [(2, "attributed")] and invalid == []
     assert attribute("Completely unrelated words about sailing boats here.", [s["text"] for s in sources]) == []
+    question = "How many days of paid leave does Tidewell offer every year?"
+    echo = "The number of days of paid leave Tidewell offers every year is 689."
+    assert attribute(echo, [s["text"] for s in sources]) == [1]  # restating the question "matches" ...
+    assert attribute(echo, [s["text"] for s in sources], question) == []  # ... unless echoes are ignored

@@ -100,7 +100,7 @@ class Answerer:
 
         messages, contexts = self.prepare(question, company, role, mode)
         text = self.generator.generate(messages, Decoding.from_config(self.settings.generation), on_text)
-        cited, invalid = citations(text, contexts) if contexts else ([], [])
+        cited, invalid = citations(text, contexts, question) if contexts else ([], [])
         return Answer(question=question, mode=mode, model=self.generator.name, company=company,
                       role=role, answer=text, citations=cited, invalid_citations=invalid,
                       contexts=contexts)

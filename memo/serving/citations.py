@@ -26,13 +26,18 @@ def cited_numbers(answer: str) -> list[int]:
     return seen
 
 
-def attribute(answer: str, texts: Sequence[str], min_overlap: float = 0.5) -> list[int]:
-    """Numbers of the documents that best support the answer's sentences (content-word overlap)."""
+def attribute(answer: str, texts: Sequence[str], question: str = "", min_overlap: float = 0.5) -> list[int]:
+    """Numbers of the documents that best support the answer's sentences.
+
+    Support is the share of a sentence's content words found in a document, not counting words
+    the answer merely echoes from the question (otherwise any restatement would "match").
+    """
     doc_words = [set(tokenize(text)) for text in texts]
+    echoed = set(tokenize(question))
     found: list[int] = []
     for sentence in _SENTENCE.split(answer):
-        words = set(tokenize(sentence))
-        if len(words) < 4:
+        words = set(tokenize(sentence)) - echoed
+        if len(words) < 3:
             continue
         overlaps = [len(words & doc) / len(words) for doc in doc_words]
         best = max(range(len(overlaps)), key=overlaps.__getitem__, default=None)
@@ -41,13 +46,13 @@ def attribute(answer: str, texts: Sequence[str], min_overlap: float = 0.5) -> li
     return found
 
 
-def citations(answer: str, sources: Sequence[dict]) -> tuple[list[dict], list[int]]:
+def citations(answer: str, sources: Sequence[dict], question: str = "") -> tuple[list[dict], list[int]]:
     """(valid citations with their sources, invalid numbers) for an answer over `sources`."""
     numbers = cited_numbers(answer)
     invalid = [n for n in numbers if not 1 <= n <= len(sources)]
     valid = [n for n in numbers if 1 <= n <= len(sources)]
     how = "cited"
     if not valid and sources:
-        valid, how = attribute(answer, [s["text"] for s in sources]), "attributed"
+        valid, how = attribute(answer, [s["text"] for s in sources], question), "attributed"
     return [{"n": n, "source": sources[n - 1]["source"], "section": sources[n - 1].get("section", ""),
              "how": how} for n in valid], invalid

@@ -51,3 +51,16 @@ class Embedder:
     def encode_query(self, text: str) -> np.ndarray:
         return self.model.encode([text], normalize_embeddings=True, convert_to_numpy=True,
                                  show_progress_bar=False)[0]
+
+
+class LazyEmbedder:
+    """Loads the embedder on first use, so a run with nothing new to embed never loads it."""
+
+    def __init__(self, name: str, batch_size: int = 64):
+        self.name, self.batch_size = name, batch_size
+        self.loaded: Embedder | None = None
+
+    def __call__(self) -> Embedder:
+        if self.loaded is None:
+            self.loaded = Embedder(self.name, self.batch_size)
+        return self.loaded

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from memo.config import Settings
 from memo.errors import MemoError
+from memo.ingestion.embedder import LazyEmbedder
 from memo.ingestion.loaders import RawDocument, Skipped, SourceFile, UnreadableFile, discover, read_document
 from memo.ingestion.store import IndexWriter, Manifest, corpus_hash
 from memo.progress import Progress
@@ -156,12 +157,6 @@ def _embedder_tokenizer(name: str):
 def index_corpus(settings: Settings, paths: list[Path], target: Target, prune_missing: bool = False,
                  rebuild: bool = False, show_progress: bool = True) -> IndexReport:
     """Index `paths` for `target.company` into the configured index and return what happened."""
-    from llama_index.core.ingestion import DocstoreStrategy, IngestionPipeline
-    from llama_index.vector_stores.chroma import ChromaVectorStore
-
-    from memo.ingestion.embedder import Embedder
-    from memo.ingestion.transforms import ChunkDocuments, EmbedNodes
-
     if not target.company.strip() or not slug(target.company):
         raise MemoError(f"--company {target.company!r} must contain letters or digits")
     missing = [str(path) for path in paths if not os.path.lexists(path)]
@@ -176,26 +171,13 @@ def index_corpus(settings: Settings, paths: list[Path], target: Target, prune_mi
         report.repaired = reconcile(writer)
         tokenizer, hard_limit = _embedder_tokenizer(settings.model.embedder)
         chunker, chunker_id = _chunker_and_id(settings, tokenizer, hard_limit)
+        embedder = LazyEmbedder(settings.model.embedder, settings.index.embed_batch)
         with Progress(show_progress) as progress:
             raws, unreadable = read_all(files, int(settings.index.max_file_mb * 1e6), progress)
             report.skipped += unreadable
             documents = _documents(raws, target, chunker_id, report)
-            embedding = progress.task("embedding", 0)
-            embedder: list[Embedder] = []
-
-            def load_embedder() -> Embedder:
-                if not embedder:
-                    embedder.append(Embedder(settings.model.embedder, settings.index.embed_batch))
-                return embedder[0]
-
-            pipeline = IngestionPipeline(
-                transformations=[ChunkDocuments(chunker), EmbedNodes(
-                    load_embedder, on_start=lambda n: progress.grow(embedding, n),
-                    on_progress=lambda n: progress.advance(embedding, n))],
-                vector_store=ChromaVectorStore(chroma_collection=writer.collection),
-                docstore=writer.docstore, docstore_strategy=DocstoreStrategy.UPSERTS,
-                disable_cache=True)
             _count_changes(writer, documents, report)
+            pipeline = _pipeline(writer, chunker, embedder, progress)
             committing = progress.task("indexing", len(documents))
             step = settings.index.batch_docs
             for start in range(0, len(documents), step):
@@ -206,11 +188,27 @@ def index_corpus(settings: Settings, paths: list[Path], target: Target, prune_mi
         if prune_missing:
             report.removed = prune(writer, slug(target.company), {d.doc_id for d in documents})
         report.files = len(documents)
-        _write_manifest(writer, settings, chunker_id, embedder, report)
+        _write_manifest(writer, settings, chunker_id, embedder.loaded, report)
     finally:
         writer.close()
     report.seconds = round(time.perf_counter() - started, 2)
     return report
+
+
+def _pipeline(writer: IndexWriter, chunker, embedder: LazyEmbedder, progress: Progress):
+    """Chunk -> embed -> Chroma, deduplicated against the docstore by document hash."""
+    from llama_index.core.ingestion import DocstoreStrategy, IngestionPipeline
+    from llama_index.vector_stores.chroma import ChromaVectorStore
+
+    from memo.ingestion.transforms import ChunkDocuments, EmbedNodes
+
+    embedding = progress.task("embedding", 0)
+    embed = EmbedNodes(embedder, on_start=lambda n: progress.grow(embedding, n),
+                       on_progress=lambda n: progress.advance(embedding, n))
+    return IngestionPipeline(transformations=[ChunkDocuments(chunker), embed],
+                             vector_store=ChromaVectorStore(chroma_collection=writer.collection),
+                             docstore=writer.docstore, docstore_strategy=DocstoreStrategy.UPSERTS,
+                             disable_cache=True)
 
 
 def _documents(raws: list[RawDocument], target: Target, chunker_id: str, report: IndexReport) -> list:
@@ -238,13 +236,13 @@ def _count_changes(writer: IndexWriter, documents: list, report: IndexReport) ->
             report.unchanged += 1
 
 
-def _write_manifest(writer: IndexWriter, settings: Settings, chunker_id: str, embedder: list,
+def _write_manifest(writer: IndexWriter, settings: Settings, chunker_id: str, embedder,
                     report: IndexReport) -> None:
     hashes = {doc_id: doc_hash for doc_hash, doc_id in writer.docstore.get_all_document_hashes().items()}
     report.corpus_hash = corpus_hash(hashes)
     report.chunks_total = writer.collection.count()
     old = Manifest.read(writer.manifest_path)
-    dimension = embedder[0].dimension if embedder else (old.dimension if old else 0)
+    dimension = embedder.dimension if embedder else (old.dimension if old else 0)
     Manifest(embedder=settings.model.embedder, dimension=dimension,
              chunker={"id": chunker_id, "chunk_tokens": settings.index.chunk_tokens,
                       "chunk_overlap": settings.index.chunk_overlap},

@@ -44,7 +44,7 @@ class IndexConfig:
     chunk_overlap: int = 1  # sentences repeated at the start of the next chunk of a section
     max_file_mb: float = 10.0  # larger files are skipped and reported, not read into memory
     batch_docs: int = 64  # documents per commit: a kill loses at most one batch of work
-    embed_batch: int = 64  # texts per forward pass, length-sorted to minimise padding
+    embed_batch: int = 16  # texts per pass, length-sorted; bigger batches overflow CPU caches (bench_embed)
 
 
 @dataclass

@@ -135,3 +135,22 @@ def test_packing_fills_the_window_exactly(demo, monkeypatch):
     assert 1 <= len(contexts) < 30
     assert used <= 1000  # context length minus the answer budget
     assert used > 1000 - 400  # nearly full: a further ~250-token chunk would not have fit
+
+
+def test_small_company_beside_a_large_one_gets_only_its_own_chunks(memo_env, tmp_path):
+    """Dense search post-filters a wider unfiltered search; when the company is drowned out by
+    another's chunks it must fall back to Chroma's filtered search, never return foreign hits."""
+    from memo.ingestion.indexer import Target, index_corpus
+    from memo.retrieval.hybrid import HybridRetriever
+
+    settings = load_settings()
+    index_corpus(settings, [demo_corpus()], Target("Tidewell"), show_progress=False)
+    acme = tmp_path / "acme"
+    acme.mkdir()
+    (acme / "perks.md").write_text("# Perks\n\n## Leave\n\nAcme gives 30 days of paid leave.\n\n"
+                                   "## Lunch\n\nLunch is free on Fridays.\n")
+    index_corpus(settings, [acme], Target("Acme"), show_progress=False)
+    retriever = HybridRetriever(settings, embedder=None)
+    hits = retriever.retrieve("How many days of paid leave does Tidewell offer?", "Acme", k=5)
+    assert {h.company for h in hits} == {"Acme"} and len(hits) == 2
+    assert hits[0].dense is not None

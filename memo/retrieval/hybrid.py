@@ -118,16 +118,27 @@ class HybridRetriever:
         k = k or cfg.k
         where, mask = self.scope(company, role)
         depth = min(cfg.candidates, int(mask.sum()))
-        dense = self.collection.query(query_embeddings=[self.embedder.encode_query(query).tolist()],
-                                      n_results=depth, where=where, include=["distances"])
-        dense_ids = dense["ids"][0]
-        cosine = {i: 1.0 - d for i, d in zip(dense_ids, dense["distances"][0])}
+        dense_ids, cosine = self._dense(self.embedder.encode_query(query).tolist(), where, mask, depth)
         keyword = self.bm25.top(query, mask, depth)
         keyword_ids = [self.ids[i] for i, _ in keyword]
         bm25 = {self.ids[i]: s for i, s in keyword}
         fused = rrf([dense_ids, keyword_ids], cfg.rrf_k)
         ranked = sorted(fused, key=lambda i: (-fused[i], i))
         return self._collapse(ranked, fused, cosine, bm25, k)
+
+    def _dense(self, vector: list[float], where: dict, mask: np.ndarray, depth: int) -> tuple[list[str], dict]:
+        """Dense ranking within the scope. Chroma's filtered search costs ~10x its plain one
+        (bench_search: 19 ms vs 1.7 ms), so search unfiltered a few times deeper and keep the
+        in-scope hits; fall back to the filtered search only when those are too few."""
+        wide = min(len(self.ids), depth * 4)
+        got = self.collection.query(query_embeddings=[vector], n_results=wide, include=["distances"])
+        pairs = [(i, d) for i, d in zip(got["ids"][0], got["distances"][0])
+                 if i in self.position and mask[self.position[i]]][:depth]
+        if len(pairs) < depth and wide < len(self.ids):
+            got = self.collection.query(query_embeddings=[vector], n_results=depth, where=where,
+                                        include=["distances"])
+            pairs = list(zip(got["ids"][0], got["distances"][0]))
+        return [i for i, _ in pairs], {i: 1.0 - d for i, d in pairs}
 
     def _collapse(self, ranked: list[str], fused: dict, cosine: dict, bm25: dict, k: int) -> list[Hit]:
         """Keep the best of each group of near-duplicate chunks, until `k` are kept."""

@@ -1,8 +1,9 @@
 """Helpers shared by the benchmarks: an isolated environment, the corpus and its memo chunks, the
 plain LlamaIndex baseline, timing and output.
 
-Importing this module points MEMO_HOME at a fresh temporary folder (removed at exit) and keeps
-every library offline, so a benchmark never touches ~/.memo or a model hub.
+Importing this module points MEMO_HOME at a fresh temporary folder (removed at exit), makes memo
+use its default settings, and keeps every library offline, so a benchmark never touches ~/.memo
+or a model hub.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import shutil
 import statistics
 import tempfile
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 HOME = Path(tempfile.mkdtemp(prefix="memo-bench-"))
@@ -24,6 +24,11 @@ os.environ["MEMO_HOME"] = str(HOME)
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["ANONYMIZED_TELEMETRY"] = "False"
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+for _var in [v for v in os.environ if v.startswith("MEMO_") and v != "MEMO_HOME"]:
+    del os.environ[_var]  # memo's defaults, not the caller's MEMO_CONFIG / MEMO_INDEX_* ...
+(HOME / "config.toml").write_text("# memo's defaults\n")  # also shadows a ./memo.toml
 atexit.register(shutil.rmtree, HOME, True)
 
 DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "tts-handbook"
@@ -33,7 +38,7 @@ EMBEDDER = "all-MiniLM-L6-v2"
 
 def parse_args(doc: str, configure=None) -> argparse.Namespace:
     """--corpus and --json, plus whatever `configure(parser)` adds."""
-    parser = argparse.ArgumentParser(description=doc.strip().splitlines()[0])
+    parser = argparse.ArgumentParser(description=" ".join(doc.strip().split("\n\n")[0].split()))
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="folder of Markdown files")
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of a line")
     if configure:
@@ -45,23 +50,28 @@ def parse_args(doc: str, configure=None) -> argparse.Namespace:
     return args
 
 
-@contextmanager
-def timer(into: dict, key: str):
-    """Store the seconds the block took in `into[key]`."""
-    started = time.perf_counter()
-    try:
-        yield
-    finally:
-        into[key] = time.perf_counter() - started
-
-
 def percentile(values: list[float], q: float) -> float:
     """The q-th percentile (0-100), linearly interpolated."""
-    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1] if len(values) > 1 else values[0]
+    if len(values) < 2:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
+
+
+def _busy_seconds() -> float:
+    """CPU seconds all processes of the machine have used since boot (0 where /proc is absent)."""
+    try:
+        fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return 0.0
+    return (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")  # minus idle, iowait
+
+
+_STARTED = (time.perf_counter(), _busy_seconds(), sum(os.times()[:2]))
 
 
 def machine() -> dict:
-    """What the numbers were measured on, and how busy it was (other processes skew timings)."""
+    """What the numbers were measured on, and how busy it was: `other_cores` is how many cores
+    other processes kept busy on average during the run (they slow every timing down)."""
     model = platform.processor()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -72,21 +82,40 @@ def machine() -> dict:
         pass
     import torch
 
+    wall = time.perf_counter() - _STARTED[0]
+    others = (_busy_seconds() - _STARTED[1]) - (sum(os.times()[:2]) - _STARTED[2])
     return {"cpus": os.cpu_count(), "cpu": model, "torch_threads": torch.get_num_threads(),
-            "loadavg_1m": round(os.getloadavg()[0], 2), "date": time.strftime("%Y-%m-%d")}
+            "other_cores": round(max(0.0, others) / wall, 2), "loadavg_1m": round(os.getloadavg()[0], 2),
+            "date": time.strftime("%Y-%m-%d")}
 
 
 def emit(line: str, data: dict, as_json: bool) -> None:
-    data = {**data, "summary": line, "machine": machine()}
-    print(json.dumps(data, indent=2, default=str) if as_json else line)
+    """The one-line result (or JSON with everything), plus how busy the machine was."""
+    info = machine()
+    line += f" [other processes used {info['other_cores']:.1f} of {info['cpus']} cores]"
+    print(json.dumps({**data, "summary": line, "machine": info}, indent=2, default=str) if as_json else line)
+
+
+def warm_imports() -> None:
+    """Import the heavy libraries up front, so whichever pipeline is timed first is not charged
+    for them (loading the model stays inside each timing)."""
+    import chromadb  # noqa: F401
+    import llama_index.core  # noqa: F401
+    import llama_index.embeddings.huggingface  # noqa: F401
+    import llama_index.vector_stores.chroma  # noqa: F401
+    import sentence_transformers  # noqa: F401
+    import torch  # noqa: F401
+
+    import memo.ingestion.indexer  # noqa: F401
 
 
 # --- memo ---------------------------------------------------------------------------------------
 
-def memo_settings(index: str = "bench", **overrides):
+def memo_settings(index: str = "bench"):
+    """memo's default settings, for an index named `index` in the temporary MEMO_HOME."""
     from memo.config import load_settings
 
-    return load_settings(overrides={"index.name": index, **overrides})
+    return load_settings(str(HOME / "config.toml"), overrides={"index.name": index})
 
 
 def minilm_path() -> str:

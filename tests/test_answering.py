@@ -1,7 +1,6 @@
 """Search and ask over the indexed demo corpus with the real embedder and the real default LLM."""
 
 import json
-import os
 
 import pytest
 

@@ -56,17 +56,23 @@ def useful_flops(lengths: list[int], model) -> float:
     return float(sum(n * (2 * params + 4 * layers * hidden * n) for n in lengths))
 
 
-def memo_encode(embedder, texts: list[str], batch: int | None = None, bf16: bool = False) -> np.ndarray:
-    """memo's Embedder.encode, optionally with another batch size or under bf16 autocast."""
+def memo_encode(embedder, texts: list[str], batch: int | None = None, bf16: bool | None = None) -> np.ndarray:
+    """memo's Embedder.encode as configured, or with another batch size, or with bf16 autocast
+    forced on or off (through the embedder's own `bf16` switch, should it grow one)."""
     import torch
 
-    kept = embedder.batch_size
-    embedder.batch_size = batch or kept
+    kept = embedder.batch_size, getattr(embedder, "bf16", None)
+    embedder.batch_size = batch or kept[0]
+    if bf16 is not None and kept[1] is not None:
+        embedder.bf16 = bf16
+    wrap = bf16 and kept[1] is None
     try:
-        with torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else nullcontext():
+        with torch.autocast("cpu", dtype=torch.bfloat16) if wrap else nullcontext():
             return np.asarray(embedder.encode(texts), dtype=np.float32)
     finally:
-        embedder.batch_size = kept
+        embedder.batch_size = kept[0]
+        if kept[1] is not None:
+            embedder.bf16 = kept[1]
 
 
 def head_to_head(embedder, llama, texts: list[str], slices: int = 4) -> tuple[float, float, float]:
@@ -89,7 +95,7 @@ def head_to_head(embedder, llama, texts: list[str], slices: int = 4) -> tuple[fl
     return memo_s, llama_s, lowest
 
 
-VARIANTS = {  # name -> memo_encode keyword arguments; "memo" is the current setting
+VARIANTS = {  # name -> memo_encode keyword arguments; "memo" is memo's own setting
     "memo": {},
     "batch 16": {"batch": 16},
     "batch 32": {"batch": 32},
@@ -102,7 +108,7 @@ VARIANTS = {  # name -> memo_encode keyword arguments; "memo" is the current set
 def sweep(embedder, texts: list[str], rounds: int) -> dict[str, dict]:
     """Median seconds of each variant over `rounds` interleaved rounds (rotating the order), its
     speed-up over memo's setting, and its lowest cosine to memo's fp32 embeddings."""
-    reference = memo_encode(embedder, texts)
+    reference = memo_encode(embedder, texts, bf16=False)
     names = list(VARIANTS)
     seconds: dict[str, list[float]] = {name: [] for name in names}
     lowest = {name: 1.0 for name in names}

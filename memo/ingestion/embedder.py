@@ -75,11 +75,11 @@ class Embedder:
 class LazyEmbedder:
     """Loads the embedder on first use, so a run with nothing new to embed never loads it."""
 
-    def __init__(self, name: str, batch_size: int = 16):
-        self.name, self.batch_size = name, batch_size
+    def __init__(self, name: str, batch_size: int = 16, device: str = "cpu"):
+        self.name, self.batch_size, self.device = name, batch_size, device
         self.loaded: Embedder | None = None
 
     def __call__(self) -> Embedder:
         if self.loaded is None:
-            self.loaded = Embedder(self.name, self.batch_size)
+            self.loaded = Embedder(self.name, self.batch_size, self.device)
         return self.loaded

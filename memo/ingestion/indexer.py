@@ -22,6 +22,7 @@ from memo.ingestion.embedder import LazyEmbedder
 from memo.ingestion.loaders import RawDocument, Skipped, SourceFile, UnreadableFile, discover, read_document
 from memo.ingestion.store import IndexWriter, Manifest, corpus_hash
 from memo.progress import Progress
+from memo.serving.models import pick_device
 
 
 def slug(text: str) -> str:
@@ -171,7 +172,8 @@ def index_corpus(settings: Settings, paths: list[Path], target: Target, prune_mi
         report.repaired = reconcile(writer)
         tokenizer, hard_limit = _embedder_tokenizer(settings.model.embedder)
         chunker, chunker_id = _chunker_and_id(settings, tokenizer, hard_limit)
-        embedder = LazyEmbedder(settings.model.embedder, settings.index.embed_batch)
+        embedder = LazyEmbedder(settings.model.embedder, settings.index.embed_batch,
+                                pick_device(settings.model.device))
         with Progress(show_progress) as progress:
             raws, unreadable = read_all(files, int(settings.index.max_file_mb * 1e6), progress)
             report.skipped += unreadable

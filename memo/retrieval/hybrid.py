@@ -77,8 +77,10 @@ class HybridRetriever:
         """Loaded on the first query, so a refused question costs no model load."""
         if self._embedder is None:
             from memo.ingestion.embedder import Embedder
+            from memo.serving.models import pick_device
 
-            self._embedder = Embedder(self.settings.model.embedder)
+            self._embedder = Embedder(self.settings.model.embedder,
+                                      device=pick_device(self.settings.model.device))
         return self._embedder
 
     def companies(self) -> dict[str, str]:

@@ -70,6 +70,7 @@ class HybridRetriever:
         self.role_keys = np.array([m.get("role_key", "") for m in self.metas])
         self.is_company_doc = np.array([m.get("kind") == "company" for m in self.metas], dtype=bool)
         self.bm25 = BM25(self.texts)
+        self._companies = {m.get("company_key", ""): m.get("company", "") for m in self.metas}
         self._embedder = embedder
 
     @property
@@ -84,8 +85,8 @@ class HybridRetriever:
         return self._embedder
 
     def companies(self) -> dict[str, str]:
-        """Indexed companies, key -> name as given."""
-        return {m.get("company_key", ""): m.get("company", "") for m in self.metas}
+        """Indexed companies, key -> name as given (read once when the retriever opens)."""
+        return self._companies
 
     def roles(self, company_key: str) -> dict[str, str]:
         return {m["role_key"]: m["role"] for m in self.metas
@@ -94,8 +95,8 @@ class HybridRetriever:
     def scope(self, company: str, role: str | None) -> tuple[dict, np.ndarray]:
         """Chroma `where` filter and BM25 mask: the company's documents plus the role's (if any)."""
         company_key = slug(company)
-        if company_key not in self.companies():
-            known = ", ".join(sorted(set(self.companies().values()))) or "none"
+        if company_key not in self._companies:
+            known = ", ".join(sorted(set(self._companies.values()))) or "none"
             raise NotIndexedError(f"nothing is indexed for company {company!r} (indexed: {known}); "
                                   f"run `memo index PATH --company {company!r}`")
         mask = self.company_keys == company_key

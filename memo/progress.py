@@ -17,6 +17,7 @@ class Progress:
 
             self._bar = RichProgress(TextColumn("{task.description:<10}"), BarColumn(),
                                      MofNCompleteColumn(), TimeElapsedColumn(),
+                                     TextColumn("{task.fields[note]}"),
                                      console=Console(stderr=True), transient=False)
 
     def __enter__(self) -> "Progress":
@@ -29,7 +30,7 @@ class Progress:
             self._bar.stop()
 
     def task(self, description: str, total: int | None) -> Any:
-        return self._bar.add_task(description, total=total) if self._bar else None
+        return self._bar.add_task(description, total=total, note="") if self._bar else None
 
     def advance(self, task: Any, amount: int = 1) -> None:
         if self._bar is not None and task is not None:
@@ -40,3 +41,8 @@ class Progress:
         if self._bar is not None and task is not None:
             total = self._bar.tasks[task].total or 0
             self._bar.update(task, total=total + amount)
+
+    def note(self, task: Any, text: str) -> None:
+        """Show a short live status beside the bar (kept records, loss and tokens/s...)."""
+        if self._bar is not None and task is not None:
+            self._bar.update(task, note=text)

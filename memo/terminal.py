@@ -76,3 +76,39 @@ def print_status(status: dict[str, Any]) -> None:
     for name, entry in status["companies"].items():
         table.add_row(name, str(entry["documents"]), str(entry["chunks"]), ", ".join(entry["roles"]))
     console.print(table)
+
+
+def print_synth_report(report) -> None:
+    from rich.table import Table
+
+    console = _console()
+    console.print(f"[bold]{report.kept}[/] records kept of {report.attempted} attempts "
+                  f"({report.generator}, {report.style} style; {report.resumed} from an earlier run); "
+                  f"wrote {report.train} train + {report.val} validation to {report.out} in "
+                  f"{report.seconds:.0f} s")
+    if report.rejected:
+        table = Table(title="rejected drafts", title_justify="left")
+        table.add_column("reason")
+        table.add_column("count", justify="right")
+        for reason, count in sorted(report.rejected.items(), key=lambda kv: -kv[1]):
+            table.add_row(reason, str(count))
+        console.print(table)
+
+
+def print_train_report(report) -> None:
+    console = _console()
+    val = (f"validation loss {report.val_loss_start} -> {report.val_loss}"
+           if report.val_loss is not None else "no validation set")
+    console.print(f"adapter saved to [bold]{report.out}[/]: {report.steps} steps over {report.examples} "
+                  f"examples ({report.dropped} dropped, {report.truncated} truncated as too long); "
+                  f"train loss {report.train_loss}, {val}; {report.tokens_per_s:.0f} tokens/s "
+                  f"({report.precision} on {report.device}), {report.seconds:.0f} s, "
+                  f"peak memory {report.peak_memory_mb:.0f} MB")
+
+
+def print_adapter_answer(answer) -> None:
+    """An adapter's answer: its quoted reasoning dimmed, then the final answer."""
+    console = _console()
+    if answer.reasoning:
+        console.print(answer.reasoning, style="dim", markup=False)
+    console.print(answer.answer, markup=False, end="")

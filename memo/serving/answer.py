@@ -11,7 +11,12 @@ from memo.serving.citations import citations
 from memo.serving.prompt import ContextDoc, build_messages
 from memo.serving.profiles import get_profile
 
-MODES = ("base", "rag")  # the fine-tuned modes (ft, hybrid) arrive with `memo train`
+from pathlib import Path
+
+# base: the model alone; rag: retrieval; ft: the LoRA adapter alone; hybrid: adapter + retrieval
+MODES = ("base", "rag", "ft", "hybrid")
+ADAPTER_MODES = ("ft", "hybrid")
+RETRIEVAL_MODES = ("rag", "hybrid")
 
 
 @dataclass
@@ -25,6 +30,9 @@ class Answer:
     citations: list[dict] = field(default_factory=list)
     invalid_citations: list[int] = field(default_factory=list)
     contexts: list[dict] = field(default_factory=list)
+    adapter: str | None = None
+    reasoning: str = ""  # the quoted reasoning an adapter writes before its final answer
+    warnings: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
@@ -34,24 +42,47 @@ def context_length(settings: Settings) -> int:
     return settings.generation.context_length or get_profile(settings.model.profile).context_length
 
 
-def load_generator(settings: Settings):
-    """The in-process generator for the configured profile and weights."""
-    from memo.serving.generator import LocalGenerator
+def load_llm_for(settings: Settings):
+    """(loaded model, chat template name) for the configured profile and weights."""
     from memo.serving.models import llm_path, load_llm
 
     profile = get_profile(settings.model.profile)
     path = llm_path(settings.model.llm, profile, settings.cache_dir)
-    llm = load_llm(path, profile, settings.model.device, settings.model.threads)
-    return LocalGenerator(llm, profile.template, context_length(settings))
+    return load_llm(path, profile, settings.model.device, settings.model.threads), profile.template
+
+
+def load_generator(settings: Settings, adapter: Path | None = None):
+    """The in-process generator for the configured profile and weights, with a LoRA adapter."""
+    from memo.serving.generator import LocalGenerator
+
+    info = None
+    if adapter is not None:
+        from memo.finetune.adapter import read_adapter
+
+        info = read_adapter(adapter)  # refuse a non-adapter before loading any weights
+    llm, template = load_llm_for(settings)
+    if adapter is not None:
+        from memo.finetune.adapter import attach, check_base
+
+        check_base(info, adapter, llm.path)
+        llm.model = attach(llm.model, adapter)
+        llm.name = f"{llm.name}+{adapter.name}"
+    return LocalGenerator(llm, template, context_length(settings))
 
 
 class Answerer:
     """Holds the loaded retriever and generator so several questions pay for one load."""
 
-    def __init__(self, settings: Settings, retriever=None, generator=None):
+    def __init__(self, settings: Settings, retriever=None, generator=None, adapter: Path | None = None):
         self.settings = settings
         self._retriever = retriever
         self._generator = generator
+        self.adapter = adapter
+        self.adapter_info = None
+        if adapter is not None:
+            from memo.finetune.adapter import read_adapter
+
+            self.adapter_info = read_adapter(adapter)
 
     @property
     def retriever(self):
@@ -64,16 +95,20 @@ class Answerer:
     @property
     def generator(self):
         if self._generator is None:
-            self._generator = load_generator(self.settings)
+            self._generator = load_generator(self.settings, self.adapter)
         return self._generator
 
     def prepare(self, question: str, company: str, role: str | None, mode: str) -> tuple[list, list[dict]]:
         """The messages and the packed contexts for one question (no generation)."""
         if mode not in MODES:
             raise MemoError(f"--mode {mode!r} is not one of: {', '.join(MODES)}")
+        if (mode in ADAPTER_MODES) != (self.adapter is not None):
+            raise MemoError(f"--mode {mode} needs --adapter DIR (the --out folder of `memo train`)"
+                            if mode in ADAPTER_MODES else
+                            f"--adapter is used by --mode ft or hybrid, not {mode}")
         if not question.strip():
             raise MemoError("the question is empty")
-        if mode == "base":
+        if mode not in RETRIEVAL_MODES:
             self.retriever.scope(company, role)  # still refuse companies with nothing indexed
             return build_messages(question, company, role, None), []
         hits = self.retriever.retrieve(question, company, role, self.settings.retrieval.pack_candidates)
@@ -98,9 +133,25 @@ class Answerer:
             on_text: Callable[[str], None] | None = None) -> Answer:
         from memo.serving.generator import Decoding
 
+        from memo.serving.prompt import split_answer
+
         messages, contexts = self.prepare(question, company, role, mode)
         text = self.generator.generate(messages, Decoding.from_config(self.settings.generation), on_text)
-        cited, invalid = citations(text, contexts, question) if contexts else ([], [])
+        reasoning, final = split_answer(text)
+        cited, invalid = citations(final, contexts, question) if contexts else ([], [])
         return Answer(question=question, mode=mode, model=self.generator.name, company=company,
-                      role=role, answer=text, citations=cited, invalid_citations=invalid,
-                      contexts=contexts)
+                      role=role, answer=final, citations=cited, invalid_citations=invalid,
+                      contexts=contexts, adapter=str(self.adapter) if self.adapter else None,
+                      reasoning=reasoning, warnings=self.warnings(company))
+
+    def warnings(self, company: str) -> list[str]:
+        """The adapter is stale when the company's documents changed since its training data."""
+        if not self.adapter_info:
+            return []
+        from memo.finetune.adapter import stale_warning
+        from memo.finetune.synth_data import company_corpus_hash
+        from memo.ingestion.indexer import slug
+
+        current = company_corpus_hash(self.retriever, slug(company))
+        warning = stale_warning(self.adapter_info, current, company)
+        return [warning] if warning else []

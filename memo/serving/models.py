@@ -107,6 +107,7 @@ class LoadedLLM:
     tokenizer: Any
     name: str  # what `--json` reports as the model
     device: str
+    path: str = ""  # where the weights were loaded from
 
 
 def load_tokenizer(path: str):
@@ -136,4 +137,5 @@ def load_llm(path: str, profile: Profile, device: str = "auto", threads: int = 0
     model.to(device).eval()
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    return LoadedLLM(model=model, tokenizer=tokenizer, name=Path(path).name or path, device=device)
+    return LoadedLLM(model=model, tokenizer=tokenizer, name=Path(path).name or path, device=device,
+                     path=path)

@@ -15,6 +15,10 @@ from typing import Any, Sequence
 from memo.serving.templates import CONTROL_SEQUENCES, TEMPLATES
 
 DOCS_OPEN, DOCS_CLOSE = "<documents>", "</documents>"
+# RAFT answer format (Zhang et al. 2024): reasoning that quotes the documents between these markers,
+# then the final answer after ANSWER_MARK. Fine-tuned adapters answer in it; `memo ask` shows the
+# final answer and keeps the reasoning in --json.
+QUOTE_BEGIN, QUOTE_END, ANSWER_MARK = "##begin_quote##", "##end_quote##", "<ANSWER>:"
 
 # Short on purpose: the 135M default model follows two plain sentences far better than a list of
 # rules (measured on the demo corpus); the 7B production model needs no more.
@@ -51,7 +55,7 @@ def system_prompt(company: str, role: str | None, grounded: bool) -> str:
 
 def neutralize(text: str) -> str:
     """Remove chat control sequences and the documents fence from untrusted text."""
-    for sequence in CONTROL_SEQUENCES + (DOCS_OPEN, DOCS_CLOSE):
+    for sequence in CONTROL_SEQUENCES + (DOCS_OPEN, DOCS_CLOSE, QUOTE_BEGIN, QUOTE_END, ANSWER_MARK):
         text = text.replace(sequence, " ")
     return re.sub(r"<\|[^|>]{1,40}\|>", " ", text)  # any other <|special|> token of a model
 
@@ -81,6 +85,25 @@ def build_messages(question: str, company: str, role: str | None,
         user = f"{docs}\n\nQuestion: {question}"
     return [{"role": "system", "content": system_prompt(company, role, contexts is not None)},
             {"role": "user", "content": user}]
+
+
+def raft_answer(quotes: Sequence[tuple[int | None, str]], final: str) -> str:
+    """The assistant turn a RAFT record trains on: each (document number or None, quote) as a
+    quoted line of reasoning, then the final answer. None marks a quote from a document that is
+    not in this prompt (RAFT's no-oracle records: the model must know the fact itself)."""
+    lines = []
+    for number, quote in quotes:
+        where = f"Document [{number}] says" if number else "The company's documents say"
+        lines.append(f"{where} {QUOTE_BEGIN}{quote.strip()}{QUOTE_END}.")
+    return "\n".join(lines + [f"{ANSWER_MARK} {final.strip()}"])
+
+
+def split_answer(text: str) -> tuple[str, str]:
+    """(reasoning, final answer) of a generated answer; text without the marker is all answer."""
+    reasoning, sep, final = text.rpartition(ANSWER_MARK)
+    if not sep:
+        return "", text.strip()
+    return reasoning.strip(), final.strip()
 
 
 def render(tokenizer: Any, template: str, messages: list[dict[str, str]], answer: str | None = None) -> str:

@@ -1,0 +1,1 @@
+"""Fine-tuning: RAFT data synthesis (`memo synth`) and LoRA training (`memo train`)."""

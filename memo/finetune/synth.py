@@ -1,0 +1,261 @@
+"""`memo synth`: RAFT training data from a company's indexed chunks, through quality gates.
+
+Every attempt (kept or rejected, with its reason) is appended to OUT/attempts.jsonl as soon as it
+is judged, so an interrupted run resumes where it stopped and nothing is generated twice; the
+train/validation files are rewritten from that log at the end of every run.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from memo.config import Settings
+from memo.errors import MemoError
+from memo.finetune import gates
+from memo.finetune.jsonl import append_jsonl, read_jsonl, read_log
+from memo.finetune.raft import Passage, assemble, record_id
+from memo.finetune.synth_data import company_corpus_hash, write_dataset
+from memo.finetune.synth_plan import Attempt, plan
+from memo.finetune.synth_prompts import (PROMPT_VERSION, Draft, DraftError, first_line,
+                                         fewshot_answer_prompt, fewshot_question, fewshot_question_prompt, json_messages,
+                                         parse_json_draft)
+from memo.ingestion.indexer import slug
+
+GROUNDED_SHARE = 0.3  # below this share of its words in the quotes, an answer is not grounded
+ROUNDTRIP_EXTRA = 4  # the question must retrieve its own oracle within distractors + this many hits
+
+
+@dataclass
+class SynthOptions:
+    """What `memo synth` was asked for; `validate` names the offending flag."""
+
+    company: str
+    out: Path
+    role: str | None = None
+    limit: int | None = None
+    endpoint: str | None = None
+    model: str | None = None
+    oracle_fraction: float = 0.8  # RAFT's P: the paper found 40-100% best; 80% is its common default
+    distractors: int = 3  # oracle + 3 = the 4 documents `memo ask` packs (retrieval.pack_candidates)
+    per_chunk: int = 2  # company questions per chunk (from its two most informative sentences)
+    exclude: list[Path] = field(default_factory=list)
+    from_qa: list[Path] = field(default_factory=list)
+    val_fraction: float = 0.1
+    seed: int = 0
+    concurrency: int = 8
+    batch_size: int = 16
+    timeout: float = 120.0
+    retries: int = 4
+    skip_bad: bool = False
+
+    def validate(self) -> None:
+        checks = [("--oracle-fraction", 0.0 <= self.oracle_fraction <= 1.0, "a fraction from 0 to 1"),
+                  ("--limit", self.limit is None or self.limit > 0, "a positive number"),
+                  ("--distractors", 0 <= self.distractors <= 10, "from 0 to 10"),
+                  ("--per-chunk", 1 <= self.per_chunk <= 10, "from 1 to 10"),
+                  ("--val-fraction", 0.0 <= self.val_fraction < 1.0, "a fraction from 0 to below 1"),
+                  ("--concurrency", self.concurrency >= 1, "at least 1"),
+                  ("--batch-size", self.batch_size >= 1, "at least 1"),
+                  ("--model", bool(self.model) or not self.endpoint, "given with --endpoint")]
+        for flag, ok, expected in checks:
+            if not ok:
+                raise MemoError(f"{flag} must be {expected}")
+
+
+@dataclass
+class SynthReport:
+    out: str
+    generator: str
+    style: str
+    attempted: int = 0
+    kept: int = 0
+    rejected: dict[str, int] = field(default_factory=dict)
+    train: int = 0
+    val: int = 0
+    resumed: int = 0
+    seconds: float = 0.0
+    corpus_hash: str = ""
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+class Synthesizer:
+    """Holds the retriever, the generator and the run's state; `run` does the work."""
+
+    def __init__(self, settings: Settings, opts: SynthOptions, completer=None):
+        from memo.retrieval.hybrid import HybridRetriever
+
+        opts.validate()
+        self.opts = opts
+        self.retriever = HybridRetriever(settings)
+        self.retriever.scope(opts.company, opts.role)  # unknown company or role: clear error now
+        self.company_key = slug(opts.company)
+        self.corpus_hash = company_corpus_hash(self.retriever, self.company_key)
+        self.completer = completer
+        self.settings = settings
+        opts.out.mkdir(parents=True, exist_ok=True)
+        self.log_path = opts.out / "attempts.jsonl"
+        self.log = read_log(self.log_path)
+        self.guard = gates.SimilarityGuard(self._embed(["probe"]).shape[1], self._held_out())
+        kept_questions = [row["record"]["question"] for row in self.log if row.get("status") == "kept"]
+        for vector in self._embed(kept_questions) if kept_questions else []:
+            self.guard.keep(vector)
+
+    def _embed(self, texts: list[str]):
+        return self.retriever.embedder.encode(texts)
+
+    def _held_out(self):
+        questions: list[str] = []
+        for path in self.opts.exclude:
+            questions += [row["question"] for row in read_jsonl(path, ("question",), self.opts.skip_bad)]
+        return self._embed(questions) if questions else None
+
+    def roles(self) -> list[str | None]:
+        if self.opts.role:
+            return [self.opts.role]
+        return sorted(self.retriever.roles(self.company_key).values()) or [None]
+
+    def chunks(self) -> list[tuple[str, str, dict]]:
+        _, mask = self.retriever.scope(self.opts.company, None)
+        return [(self.retriever.ids[i], self.retriever.texts[i], self.retriever.metas[i])
+                for i in mask.nonzero()[0]]
+
+    def passage(self, chunk_id: str) -> Passage:
+        i = self.retriever.position[chunk_id]
+        meta = self.retriever.metas[i]
+        return Passage(chunk_id, meta.get("source", ""), meta.get("section", ""), self.retriever.texts[i])
+
+    def run(self, show_progress: bool = False) -> SynthReport:
+        from memo.progress import Progress
+
+        started = time.monotonic()
+        done = {row["key"] for row in self.log}
+        report = SynthReport(out=str(self.opts.out), generator=self.completer.name,
+                             style=self.completer.style, resumed=len(done), corpus_hash=self.corpus_hash)
+        todo = [a for a in plan(self.chunks(), self.roles(), self.opts.per_chunk) if a.key not in done]
+        kept = sum(row.get("status") == "kept" for row in self.log)
+        step = self.opts.batch_size if self.completer.style == "fewshot" else self.opts.concurrency * 2
+        with Progress(enabled=show_progress) as bar:
+            task = bar.task("synthesize", len(todo))
+            for start in range(0, len(todo), step):
+                if self.opts.limit and kept >= self.opts.limit:
+                    break
+                rows = [self.judge(a, d) for a, d in zip(todo[start:start + step], self.draft(todo[start:start + step]))]
+                append_jsonl(self.log_path, rows)
+                self.log += rows
+                kept += sum(row["status"] == "kept" for row in rows)
+                bar.advance(task, len(rows))
+                bar.note(task, f"{kept} kept")
+        return self.finish(report, started)
+
+    def run_from_qa(self) -> SynthReport:
+        """Convert --from-qa files (no generator): leakage and duplicate gates still apply."""
+        from memo.finetune.synth_data import from_qa
+
+        started = time.monotonic()
+        report = SynthReport(out=str(self.opts.out), generator="reference", style="from-qa",
+                             corpus_hash=self.corpus_hash)
+        self.log, self.guard.kept = [], self.guard.kept[:0]
+        records = from_qa(self, self.opts.from_qa)
+        vectors = self._embed([r["question"] for r in records]) if records else []
+        for record, vector in zip(records, vectors):
+            problem = self.guard.problem(vector)
+            if problem:
+                self.log.append({"key": record["id"], "status": "rejected", "reason": problem})
+            else:
+                self.guard.keep(vector)
+                self.log.append({"key": record["id"], "status": "kept", "record": record})
+        return self.finish(report, started)
+
+    def finish(self, report: SynthReport, started: float) -> SynthReport:
+        reasons = Counter(row.get("reason") for row in self.log if row.get("status") == "rejected")
+        records = [row["record"] for row in self.log if row.get("status") == "kept"]
+        report.attempted, report.kept, report.rejected = len(self.log), len(records), dict(reasons)
+        report.train, report.val = write_dataset(self.opts.out, records[:self.opts.limit or None],
+                                                 self.opts.val_fraction, self.opts.seed)
+        report.seconds = round(time.monotonic() - started, 1)
+        return report
+
+    def draft(self, attempts: list[Attempt]) -> list[Draft | str]:
+        """One draft per attempt, or the reason there is none."""
+        if self.completer.style == "json":
+            conversations = [json_messages(self.passage(a.chunk_id).text, a.kind, self.opts.company, a.role)
+                             for a in attempts]
+            out: list[Draft | str] = []
+            for reply in self.completer.chat(conversations, 700):
+                if isinstance(reply, Exception):
+                    out.append("endpoint_error")
+                    continue
+                try:
+                    out.append(parse_json_draft(reply))
+                except DraftError as exc:
+                    out.append(str(exc))
+            return out
+        return self._draft_fewshot(attempts)
+
+    def _draft_fewshot(self, attempts: list[Attempt]) -> list[Draft | str]:
+        completions = self.completer.complete([fewshot_question_prompt(a.quote, a.kind) for a in attempts],
+                                               48, stop_at_newline=True)
+        questions = [fewshot_question(c, a.kind) for a, c in zip(attempts, completions)]
+        ok = [i for i, (a, q) in enumerate(zip(attempts, questions)) if not gates.question_problem(q, a.kind)]
+        answers = self.completer.complete(
+            [fewshot_answer_prompt(attempts[i].quote, questions[i], attempts[i].kind) for i in ok],
+            160, stop_at_newline=True)
+        out: list[Draft | str] = [Draft(q, [a.quote]) for a, q in zip(attempts, questions)]
+        for i, answer in zip(ok, answers):
+            out[i].answer = first_line(answer)
+        return out
+
+    def judge(self, attempt: Attempt, draft: Draft | str) -> dict:
+        row = {"key": attempt.key, "prompt_version": PROMPT_VERSION}
+        reason, record = self._judge(attempt, draft) if isinstance(draft, Draft) else (draft, None)
+        if record is None:
+            row.update(status="rejected", reason=reason)
+            if isinstance(draft, Draft):
+                row["draft"] = draft.__dict__
+            return row
+        return {**row, "status": "kept", "record": record}
+
+    def _judge(self, attempt: Attempt, draft: Draft) -> tuple[str | None, dict | None]:
+        problem = gates.question_problem(draft.question, attempt.kind)
+        if problem:
+            return problem, None
+        oracle = self.passage(attempt.chunk_id)
+        quotes = [gates.snap_quote(q, oracle.text) for q in draft.quotes]
+        if not quotes or None in quotes:
+            return ("no_quotes" if not quotes else "quote_not_in_oracle"), None
+        vector = self._embed([draft.question])[0]
+        problem = self.guard.problem(vector)
+        if problem:
+            return problem, None
+        hits = [Passage(h.id, h.source, h.section, h.text) for h in self.retriever.retrieve(
+            draft.question, self.opts.company, attempt.role, self.opts.distractors + ROUNDTRIP_EXTRA)]
+        if attempt.kind == "company" and oracle.id not in {h.id for h in hits}:
+            return "oracle_not_retrieved", None
+        answer, answer_from = self._answer(attempt, draft, quotes)
+        if not answer:
+            return answer_from, None
+        self.guard.keep(vector)
+        rng = random.Random(f"{self.opts.seed}|{attempt.key}")
+        record = assemble(draft.question, answer, quotes, oracle, hits, self.opts.company, attempt.role,
+                          self.opts.distractors, self.opts.oracle_fraction, rng)
+        record.update(id=record_id(attempt.key), company=self.opts.company, role=attempt.role,
+                      kind=attempt.kind, question=draft.question, answer=answer, quotes=quotes,
+                      answer_from=answer_from, source=oracle.source, generator=self.completer.name,
+                      style=self.completer.style, corpus_hash=self.corpus_hash)
+        return None, record
+
+    def _answer(self, attempt: Attempt, draft: Draft, quotes: list[str]) -> tuple[str, str]:
+        """(answer, where it came from), or ("", rejection reason)."""
+        if attempt.kind == "behavioural":
+            return (draft.answer, "model") if len(draft.answer.split()) >= 20 else ("", "answer_too_short")
+        if gates.grounded_share(draft.answer, quotes, draft.question) >= GROUNDED_SHARE:
+            return draft.answer, "model"
+        if self.completer.style == "fewshot":  # a tiny model's ungrounded answer: say what the document says
+            return f"As I understand it from {self.opts.company}'s documents: {quotes[0]}", "quote"
+        return "", "answer_ungrounded"

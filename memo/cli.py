@@ -9,8 +9,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from memo.errors import MemoError
 
@@ -134,7 +135,7 @@ def cmd_synth(args: argparse.Namespace) -> int:
     Generator: the local model in-process (default), or any OpenAI-compatible endpoint with
     --endpoint URL --model NAME (API key from MEMO_SYNTH_API_KEY or OPENAI_API_KEY).
     """
-    from memo.finetune.synth import SynthOptions, Synthesizer
+    from memo.finetune.synth import Synthesizer, SynthOptions
 
     settings = _settings(args, **{"model.profile": args.profile, "model.llm": args.llm})
     opts = SynthOptions(company=args.company, role=args.role, out=Path(args.out), limit=args.limit,

@@ -7,8 +7,8 @@ first gate it fails is its rejection reason, counted in the synth report.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from difflib import SequenceMatcher
-from typing import Sequence
 
 import numpy as np
 

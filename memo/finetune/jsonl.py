@@ -8,8 +8,8 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
 
 from memo.errors import MemoError
 
@@ -76,8 +76,7 @@ def read_log(path: Path) -> list[dict]:
 def append_jsonl(path: Path, rows: Iterable[dict]) -> None:
     """Append rows and fsync, so a kill loses at most the line being written."""
     with open(path, "a", encoding="utf-8") as handle:
-        for row in rows:
-            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+        handle.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
         handle.flush()
         os.fsync(handle.fileno())
 
@@ -86,6 +85,5 @@ def write_jsonl(path: Path, rows: Iterable[dict]) -> None:
     """Replace `path` atomically with `rows`."""
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "w", encoding="utf-8") as handle:
-        for row in rows:
-            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+        handle.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
     os.replace(tmp, path)

@@ -22,7 +22,14 @@ from memo import __version__
 from memo.config import Settings
 from memo.errors import MemoError, require
 from memo.finetune.adapter import base_fingerprint, write_memo_json
-from memo.finetune.dataset import IGNORE, Dataset, data_files, file_hash, load_dataset, token_batches
+from memo.finetune.dataset import (
+    IGNORE,
+    Dataset,
+    data_files,
+    file_hash,
+    load_dataset,
+    token_batches,
+)
 from memo.finetune.train_config import TrainConfig
 from memo.serving.profiles import get_profile
 from memo.serving.templates import TEMPLATES

@@ -11,8 +11,8 @@ from __future__ import annotations
 import hashlib
 import random
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from memo.serving.prompt import ContextDoc, build_messages, raft_answer
 

@@ -20,9 +20,17 @@ from memo.finetune.jsonl import append_jsonl, read_jsonl, read_log
 from memo.finetune.raft import Passage, assemble, record_id
 from memo.finetune.synth_data import company_corpus_hash, write_dataset
 from memo.finetune.synth_plan import Attempt, plan
-from memo.finetune.synth_prompts import (PROMPT_VERSION, Draft, DraftError, first_line,
-                                         fewshot_answer_prompt, fewshot_question, fewshot_question_prompt, json_messages,
-                                         parse_json_draft)
+from memo.finetune.synth_prompts import (
+    PROMPT_VERSION,
+    Draft,
+    DraftError,
+    fewshot_answer_prompt,
+    fewshot_question,
+    fewshot_question_prompt,
+    first_line,
+    json_messages,
+    parse_json_draft,
+)
 from memo.ingestion.indexer import slug
 
 GROUNDED_SHARE = 0.3  # below this share of its words in the quotes, an answer is not grounded

@@ -61,7 +61,7 @@ def json_messages(passage: str, kind: str, company: str, role: str | None) -> li
 
 def parse_json_draft(reply: str) -> Draft:
     """A Draft from a JSON reply (code fences and text around the object tolerated)."""
-    match = re.search(r"\{.*\}", reply, flags=re.S)
+    match = re.search(r"\{.*\}", reply, flags=re.DOTALL)
     if not match:
         raise DraftError("not_json")
     try:

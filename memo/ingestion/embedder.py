@@ -8,8 +8,8 @@ cosine >= 0.9999 to fp32 (benchmarks/bench_embed.py). Queries stay fp32.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import nullcontext
-from typing import Callable
 
 import numpy as np
 

@@ -68,5 +68,5 @@ def html_to_markdown(html: str) -> tuple[str, str]:
     text = re.sub(r"[ \t]+\n", "\n", text)
     text = re.sub(r"\n[ \t]+", "\n", text)
     text = re.sub(r"\n{3,}", "\n\n", text).strip()
-    text = re.sub(r"^(#+) +", r"\1 ", text, flags=re.M)
+    text = re.sub(r"^(#+) +", r"\1 ", text, flags=re.MULTILINE)
     return text, " ".join(collector.title.split())

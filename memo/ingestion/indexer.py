@@ -19,7 +19,14 @@ from pathlib import Path
 from memo.config import Settings
 from memo.errors import MemoError
 from memo.ingestion.embedder import LazyEmbedder
-from memo.ingestion.loaders import RawDocument, Skipped, SourceFile, UnreadableFile, discover, read_document
+from memo.ingestion.loaders import (
+    RawDocument,
+    Skipped,
+    SourceFile,
+    UnreadableFile,
+    discover,
+    read_document,
+)
 from memo.ingestion.store import IndexWriter, Manifest, corpus_hash
 from memo.progress import Progress
 from memo.serving.models import pick_device

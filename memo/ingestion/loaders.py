@@ -162,7 +162,7 @@ def _pdf_text(data: bytes) -> tuple[str, str]:
     return text, title
 
 
-_FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*\n", re.S)
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*\n", re.DOTALL)
 
 
 def split_front_matter(text: str) -> tuple[dict[str, str], str]:
@@ -179,7 +179,7 @@ def split_front_matter(text: str) -> tuple[dict[str, str], str]:
 
 
 def _first_heading(text: str) -> str:
-    match = re.search(r"^#\s+(.+?)\s*#*\s*$", text, re.M)
+    match = re.search(r"^#\s+(.+?)\s*#*\s*$", text, re.MULTILINE)
     return match.group(1).strip() if match else ""
 
 

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from llama_index.core.bridge.pydantic import PrivateAttr
-from llama_index.core.schema import BaseNode, Document, NodeRelationship, TextNode, TransformComponent
+from llama_index.core.schema import (
+    BaseNode,
+    Document,
+    NodeRelationship,
+    TextNode,
+    TransformComponent,
+)
 
 from memo.ingestion.chunking import SectionChunker
 

@@ -14,9 +14,7 @@ import numpy as np
 _TOKEN = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
 # Function words carry no topic; dropping them keeps BM25 from matching on "the" and "how".
 STOPWORDS = frozenset(
-    "a an and are as at be but by can do does for from has have how i if in into is it its me my "
-    "of on or our so that the their them there these they this to was we what when where which "
-    "who why will with would you your".split())
+    ["a", "an", "and", "are", "as", "at", "be", "but", "by", "can", "do", "does", "for", "from", "has", "have", "how", "i", "if", "in", "into", "is", "it", "its", "me", "my", "of", "on", "or", "our", "so", "that", "the", "their", "them", "there", "these", "they", "this", "to", "was", "we", "what", "when", "where", "which", "who", "why", "will", "with", "would", "you", "your"])
 
 
 def tokenize(text: str) -> list[str]:

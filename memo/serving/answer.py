@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
+from pathlib import Path
 
 from memo.config import Settings
 from memo.errors import MemoError
 from memo.serving.citations import citations
-from memo.serving.prompt import ContextDoc, build_messages
 from memo.serving.profiles import get_profile
-
-from pathlib import Path
+from memo.serving.prompt import ContextDoc, build_messages
 
 # base: the model alone; rag: retrieval; ft: the LoRA adapter alone; hybrid: adapter + retrieval
 MODES = ("base", "rag", "ft", "hybrid")
@@ -132,7 +131,6 @@ class Answerer:
     def ask(self, question: str, company: str, role: str | None = None, mode: str = "rag",
             on_text: Callable[[str], None] | None = None) -> Answer:
         from memo.serving.generator import Decoding
-
         from memo.serving.prompt import split_answer
 
         messages, contexts = self.prepare(question, company, role, mode)

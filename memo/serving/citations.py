@@ -7,7 +7,7 @@ most (marked `attributed`), so a grounded answer always shows where its facts ca
 from __future__ import annotations
 
 import re
-from typing import Sequence
+from collections.abc import Sequence
 
 from memo.retrieval.bm25 import tokenize
 

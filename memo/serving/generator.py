@@ -6,8 +6,8 @@ it through a callback as it decodes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from memo.config import GenerationConfig
 from memo.serving.models import LoadedLLM

@@ -9,8 +9,9 @@ control sequence, so nothing in a document can open a new turn or rewrite the sy
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from memo.serving.templates import CONTROL_SEQUENCES, TEMPLATES
 

@@ -7,6 +7,7 @@ train/validation files are rewritten from that log at the end of every run.
 
 from __future__ import annotations
 
+import json
 import random
 import time
 from collections import Counter
@@ -32,6 +33,7 @@ from memo.finetune.synth_prompts import (
     parse_json_draft,
 )
 from memo.ingestion.indexer import slug
+from memo.ingestion.store import write_atomic
 
 GROUNDED_SHARE = 0.3  # below this share of its words in the quotes, an answer is not grounded
 ROUNDTRIP_EXTRA = 4  # the question must retrieve its own oracle within distractors + this many hits
@@ -187,6 +189,11 @@ class Synthesizer:
         report.train, report.val = write_dataset(self.opts.out, records[:self.opts.limit or None],
                                                  self.opts.val_fraction, self.opts.seed)
         report.seconds = round(time.monotonic() - started, 1)
+        write_atomic(self.opts.out / "synth.json", json.dumps(
+            {**report.as_dict(), "company": self.opts.company, "role": self.opts.role,
+             "oracle_fraction": self.opts.oracle_fraction, "distractors": self.opts.distractors,
+             "exclude": [str(p) for p in self.opts.exclude], "seed": self.opts.seed,
+             "prompt_version": PROMPT_VERSION}, indent=2))
         return report
 
     def draft(self, attempts: list[Attempt]) -> list[Draft | str]:

@@ -68,7 +68,8 @@ def snap_quote(quote: str, oracle_text: str) -> str | None:
 def question_problem(question: str, kind: str) -> str | None:
     """Why a generated question is unusable, or None."""
     words = question.split()
-    if not question.endswith("?"):
+    # "Tell me about a time you..." is an imperative: behavioural questions may end with a period
+    if not question.endswith(("?", ".") if kind == "behavioural" else "?"):
         return "question_format"
     if not 4 <= len(words) <= 45:
         return "question_length"

@@ -71,8 +71,22 @@ def check_base(info: dict[str, Any], adapter: Path, base_path: str) -> None:
                         f"not on {base_path!r}; use its base (--profile/--llm) or retrain")
 
 
+def check_template(info: dict[str, Any], adapter: Path, template: str) -> None:
+    """Refuse to prompt an adapter in another chat format than it was trained with."""
+    trained = info.get("template")
+    if trained and trained != template:
+        raise MemoError(f"--adapter {adapter} was trained with the {trained!r} chat template, but the "
+                        f"model profile uses {template!r}; pass --profile {info.get('profile', '')}".rstrip())
+
+
 def stale_warning(info: dict[str, Any], corpus_hash: str, company: str) -> str | None:
-    """A warning when the company's indexed documents changed since the adapter's data was made."""
+    """A warning when the adapter was trained on another company, or on the company's documents
+    as they were before they changed."""
+    from memo.ingestion.indexer import slug
+
+    companies = info.get("companies") or []
+    if companies and slug(company) not in {slug(c) for c in companies}:
+        return f"the adapter was trained on {', '.join(companies)}'s documents, not {company}'s"
     trained = info.get("corpus_hashes") or []
     if trained and corpus_hash not in trained:
         return (f"the adapter was trained on an older version of {company}'s documents (corpus "

@@ -65,7 +65,8 @@ def tokenize_messages(tokenizer, template: str, messages: list[dict]) -> Example
     if not full.startswith(prompt):
         raise MemoError(f"chat template {template!r} does not extend the prompt with the answer")
     prompt_ids = encode(tokenizer, prompt)
-    answer_ids = encode(tokenizer, full[len(prompt):])
+    # the template's trailing newline after the end-of-turn token is never generated: not a label
+    answer_ids = encode(tokenizer, full[len(prompt):].rstrip("\n"))
     return Example(prompt_ids + answer_ids, [IGNORE] * len(prompt_ids) + answer_ids)
 
 

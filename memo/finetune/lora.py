@@ -14,6 +14,7 @@ import math
 import resource
 import shutil
 import time
+import warnings
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -243,6 +244,7 @@ def train(data: Path, out: Path, cfg: TrainConfig, settings: Settings, resume: b
     from memo.serving.models import load_tokenizer, pick_device, stay_offline
 
     stay_offline()
+    warnings.filterwarnings("ignore", category=FutureWarning)  # transformers' rename notices via peft
     torch.manual_seed(cfg.seed)
     profile, base = get_profile(cfg.profile), resolve_base(cfg, settings)
     device = pick_device(settings.model.device)

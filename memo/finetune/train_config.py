@@ -30,7 +30,7 @@ class TrainConfig:
     warmup_ratio: float = 0.05
     epochs: float = 1.0
     max_steps: int = 0  # 0 = run `epochs`; otherwise stop after this many optimizer steps
-    batch_tokens: int = 4096  # tokens per optimizer micro-batch (length-grouped, little padding)
+    batch_tokens: int = 2048  # tokens per micro-batch (length-grouped); 4096 peaked at 12 GB on SmolLM2
     grad_accum: int = 1
     max_seq_len: int = 0  # 0 = the profile's context length
     overlong: str = "drop"  # examples longer than max_seq_len: drop, or truncate the answer
@@ -72,6 +72,7 @@ class TrainConfig:
         def bad(key: str, expected: str) -> MemoError:
             return MemoError(f"training setting {key} = {getattr(self, key)!r}: must be {expected}")
 
+        self._check_types(bad)
         if not 1 <= self.lora_r <= MAX_RANK:
             raise bad("lora_r", f"from 1 to {MAX_RANK} (vLLM serves adapters up to rank {MAX_RANK})")
         if self.modules_to_save:
@@ -97,6 +98,25 @@ class TrainConfig:
         for key, ok, expected in checks:
             if not ok:
                 raise bad(key, expected)
+
+    def _check_types(self, bad) -> None:
+        """Each setting has its default's type (an int is fine for a float; a list holds strings)."""
+        defaults = TrainConfig()
+        for f in fields(self):
+            value, default = getattr(self, f.name), getattr(defaults, f.name)
+            if isinstance(default, list):
+                ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+                expected = "a list of strings"
+            elif isinstance(default, float):
+                ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+                expected = "a number"
+            elif isinstance(default, int):
+                ok = isinstance(value, int) and not isinstance(value, bool)
+                expected = "a whole number"
+            else:
+                ok, expected = isinstance(value, str), "a string"
+            if not ok:
+                raise bad(f.name, expected)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

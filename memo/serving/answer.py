@@ -61,8 +61,9 @@ def load_generator(settings: Settings, adapter: Path | None = None):
         info = read_adapter(adapter)  # refuse a non-adapter before loading any weights
     llm, template = load_llm_for(settings)
     if adapter is not None:
-        from memo.finetune.adapter import attach, check_base
+        from memo.finetune.adapter import attach, check_base, check_template
 
+        check_template(info, adapter, template)
         check_base(info, adapter, llm.path)
         llm.model = attach(llm.model, adapter)
         llm.name = f"{llm.name}+{adapter.name}"

@@ -283,7 +283,7 @@ def train(data: Path, out: Path, cfg: TrainConfig, settings: Settings, resume: b
     if not history:
         history.append({"step": 0, "val_start": report.val_loss_start})
     model.train()
-    started, seen = time.monotonic(), 0
+    started, seen, busy = time.monotonic(), 0, 0.0  # busy: optimizer steps only, no eval or saving
     with Progress(enabled=show_progress) as bar:
         task = bar.task("train", total_steps)
         bar.advance(task, step)
@@ -291,6 +291,7 @@ def train(data: Path, out: Path, cfg: TrainConfig, settings: Settings, resume: b
             group = batches[step * cfg.grad_accum:(step + 1) * cfg.grad_accum]
             examples = [[train_set.examples[i] for i in b] for b in group]
             labelled = sum(sum(t != IGNORE for t in e.labels[1:]) for b in examples for e in b)
+            tick = time.monotonic()
             torch.manual_seed(cfg.seed + step)  # dropout masks: a resumed run repeats them exactly
             step_loss = 0.0
             for batch in examples:
@@ -303,12 +304,13 @@ def train(data: Path, out: Path, cfg: TrainConfig, settings: Settings, resume: b
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
             step += 1
+            busy += time.monotonic() - tick
             entry = {"step": step, "loss": round(step_loss / max(labelled, 1), 4),
                      "lr": scheduler.get_last_lr()[0]}
             if step % cfg.eval_every == 0 or step == total_steps:
                 entry["val"] = evaluate(model, val_set, cfg, device, pad_id, autocast)
             history.append(entry)
-            rate = seen / max(time.monotonic() - started, 1e-9)
+            rate = seen / max(busy, 1e-9)
             bar.advance(task, 1)
             bar.note(task, f"loss {entry['loss']:.3f}" + (f" val {entry['val']:.3f}" if entry.get("val") else "")
                      + f" {rate:.0f} tok/s")
@@ -316,7 +318,7 @@ def train(data: Path, out: Path, cfg: TrainConfig, settings: Settings, resume: b
                 save_checkpoint(model, optimizer, scheduler, out, step, history, cfg.keep_checkpoints)
     report.seconds = round(time.monotonic() - started, 1)
     report.tokens, report.steps, report.history = seen, step, history
-    report.tokens_per_s = round(seen / max(report.seconds, 1e-9), 1)
+    report.tokens_per_s = round(seen / max(busy, 1e-9), 1)  # training steps only
     losses = [h["loss"] for h in history if "loss" in h]
     report.train_loss = round(sum(losses[-10:]) / len(losses[-10:]), 4) if losses else None
     vals = [h["val"] for h in history if h.get("val") is not None]

@@ -144,7 +144,9 @@ def cmd_synth(args: argparse.Namespace) -> int:
                         exclude=[Path(p) for p in args.exclude], from_qa=[Path(p) for p in args.from_qa],
                         val_fraction=args.val_fraction, seed=args.seed, concurrency=args.concurrency,
                         batch_size=args.batch_size, timeout=args.timeout, skip_bad=args.skip_bad)
-    synth = Synthesizer(settings, opts, completer=None if opts.from_qa else _completer(settings, opts))
+    synth = Synthesizer(settings, opts)  # flags, company and role checked before a model loads
+    if not opts.from_qa:
+        synth.completer = _completer(settings, opts)
     show = not args.json and sys.stderr.isatty()
     report = synth.run_from_qa() if opts.from_qa else synth.run(show_progress=show)
     if args.json:

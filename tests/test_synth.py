@@ -2,8 +2,9 @@
 SmolLM2 model in-process, and a real OpenAI-compatible HTTP server on localhost standing in for a
 paid remote API. Every run is the `memo` command in a subprocess.
 
-Generation on a CPU is the slow part (~1-5 s per attempt on 2 cores), so the local-model runs use
-small batches and limits: each run generates one or two batches of 8 attempts.
+Generation on a CPU is the slow part (tens of seconds per attempt on a busy 2-core machine), so the
+local model drafts a handful of attempts, one at a time (a run and its resume after a simulated
+kill); limits, resuming and the leakage guard are also exercised, fast, through the endpoint.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import socket
 import subprocess
 import sys
 import threading
+import typing
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -23,11 +25,12 @@ import pytest
 
 from memo.cli import DEMO_COMPANY, demo_corpus
 from memo.config import load_settings
+from memo.finetune import gates
 from memo.serving.prompt import ANSWER_MARK, QUOTE_BEGIN, QUOTE_END, split_answer
 
 from .conftest import REPO_ROOT, local_chunks
 
-BATCH = "8"  # local generation batch: the runs below are sized in batches of 8 attempts
+BATCH = "1"  # local generation batch: one attempt at a time, so a run stops as soon as it has --limit records
 SECRET = "sk-memo-test-5b0c9e7d41a2f86e3c"
 
 
@@ -123,7 +126,9 @@ def check_records(records: list[dict], chunk_texts: dict[str, str], style: str) 
         assert reasoning and final and assistant.count(ANSWER_MARK) == 1
         n = record["oracle_position"]
         if record["oracle_in_context"]:
-            assert f"Document [{n}] (" in user and f"Document [{n}] says {QUOTE_BEGIN}" in reasoning
+            assert f"Document [{n}] says {QUOTE_BEGIN}" in reasoning
+            shown = user.split(f"Document [{n}] (", 1)[1].split("\n\nDocument [", 1)[0]
+            assert all(plain(quote) in plain(shown) for quote in record["quotes"])  # the oracle is [n]
             assert f"[{n}]" in final
         else:
             assert n is None and "The company's documents say" in reasoning
@@ -131,80 +136,70 @@ def check_records(records: list[dict], chunk_texts: dict[str, str], style: str) 
             assert not re.search(r"\[\d+\]", final)
 
 
-# --- the local model -----------------------------------------------------------------------------
+# --- the local model ------------------------------------------------------------------------------
+
+LOCAL = ["--limit", "2", "--batch-size", BATCH]
+
 
 @pytest.fixture(scope="module")
 def local_run(demo_home, smollm2_dir, tmp_path_factory):
-    """`memo synth --limit 3` with the local model, run once: (out folder, report)."""
+    """`memo synth --limit 2 --batch-size 1` with the local model, run once: (out folder, report)."""
     work = tmp_path_factory.mktemp("local-run")
     out = work / "data"
-    done = subprocess.run([sys.executable, "-m", "memo", *synth_args(out, "--limit", "3", "--batch-size", BATCH)],
-                          capture_output=True, text=True, env=clean_env(demo_home, smollm2_dir), cwd=work,
-                          timeout=600)
+    done = subprocess.run([sys.executable, "-m", "memo", *synth_args(out, *LOCAL)], capture_output=True,
+                          text=True, env=clean_env(demo_home, smollm2_dir), cwd=work, timeout=900,
+                          check=False)
     return out, report_of(done)
 
 
 def test_local_model_writes_raft_records_through_the_gates(local_run, chunk_texts):
     out, report = local_run
     assert report["style"] == "fewshot" and report["generator"] == "smollm2-135m-instruct"
-    assert report["kept"] >= 3 and report["resumed"] == 0
+    assert report["kept"] >= 2 and report["resumed"] == 0
+    assert report["attempted"] % int(BATCH) == 0  # whole batches, until --limit records were kept
     attempts = check_report_counts(report, out)
     records = records_of(out)
-    assert len(records) == report["train"] + report["val"] == 3  # --limit: at most 3 written
+    assert len(records) == report["train"] + report["val"] == 2  # --limit: at most 2 written
     check_records(records, chunk_texts, "fewshot")
-    kept_ids = {a["record"]["id"] for a in attempts if a["status"] == "kept"}
-    assert {r["id"] for r in records} <= kept_ids
-    for record in records:
+    kept = [a["record"] for a in attempts if a["status"] == "kept"]
+    assert [r["id"] for r in records] == [r["id"] for r in kept][:2]
+    for record in kept:
         assert record["kind"] in ("company", "behavioural") and record["answer_from"] in ("model", "quote")
-        assert record["question"].endswith(("?", ".")) and len(record["distractor_ids"]) in (3, 4)
-        assert record["corpus_hash"] == report["corpus_hash"]
+        assert not gates.question_problem(record["question"], record["kind"])
+        assert record["corpus_hash"] == report["corpus_hash"] and record["generator"] == report["generator"]
+        assert len(record["distractor_ids"]) == 3 + (not record["oracle_in_context"])
+        if record["answer_from"] == "quote":  # the tiny model's ungrounded answer was replaced by the fact
+            assert record["answer"].endswith(record["quotes"][0])
     for rejected in (a for a in attempts if a["status"] == "rejected"):
         assert rejected["reason"] and "record" not in rejected
 
 
-def test_resume_generates_nothing_twice(local_run, tmp_path, demo, run_memo, chunk_texts):
-    first_out, first = local_run
+def test_interrupted_run_resumes_where_it_stopped(local_run, tmp_path, demo, run_memo, chunk_texts):
+    """A kill during the last batch leaves attempts.jsonl with the batches before it: the same
+    command generates just that batch, and the same data as the uninterrupted run."""
+    first_out, _ = local_run
+    full = read_jsonl(first_out / "attempts.jsonl")
+    assert len(full) > int(BATCH), "the first run kept --limit records in one batch: nothing to interrupt"
     out = tmp_path / "data"
     shutil.copytree(first_out, out)
-    before = (out / "attempts.jsonl").read_text()
-    first_records = {r["id"]: r for r in records_of(out)}
+    logged = full[:-int(BATCH)]
+    (out / "attempts.jsonl").write_text("".join(json.dumps(row) + "\n" for row in logged), encoding="utf-8")
+    for name in ("train.jsonl", "val.jsonl", "synth.json"):
+        (out / name).unlink()
 
-    report = report_of(run_memo(*synth_args(out, "--limit", "6", "--batch-size", BATCH)))
-    assert report["resumed"] == first["attempted"]
-    assert report["attempted"] > first["attempted"] and report["kept"] >= 6
+    report = report_of(run_memo(*synth_args(out, *LOCAL)))
+    assert report["resumed"] == len(logged)
     attempts = check_report_counts(report, out)  # no key twice
-    assert (out / "attempts.jsonl").read_text().startswith(before)  # appended, never rewritten
-    records = {r["id"]: r for r in records_of(out)}
-    assert len(records) == 6 and report["train"] + report["val"] == 6
-    assert all(records[rid] == record for rid, record in first_records.items())
-    check_records(list(records.values()), chunk_texts, "fewshot")
+    assert attempts[:len(logged)] == logged
+    assert {a["key"] for a in attempts} == {a["key"] for a in full}  # the rest was generated, once
+    assert attempts == full  # greedy, same batches: the data of the run that was never interrupted
+    assert records_of(out) == records_of(first_out)
+    check_records(records_of(out), chunk_texts, "fewshot")
 
-    # nothing left to do at this limit: the model answers nothing, the data stays as it is
-    again = report_of(run_memo(*synth_args(out, "--limit", "6", "--batch-size", BATCH)))
+    # nothing left to do at this limit: nothing is generated, the data stays as it is
+    again = report_of(run_memo(*synth_args(out, *LOCAL)))
     assert again["resumed"] == again["attempted"] == report["attempted"]
-    assert read_jsonl(out / "attempts.jsonl") == attempts
-    assert {r["id"]: r for r in records_of(out)} == records
-
-
-def test_exclude_keeps_held_out_questions_out(local_run, tmp_path, demo, run_memo):
-    first_out, _ = local_run
-    first_batch = read_jsonl(first_out / "attempts.jsonl")[:int(BATCH)]
-    held = next(a["record"]["question"] for a in first_batch if a["status"] == "kept")
-    heldout = tmp_path / "heldout.jsonl"
-    heldout.write_text(json.dumps({"id": "eval-1", "question": held, "reference_answer": None,
-                                   "company": DEMO_COMPANY, "role": None}) + "\n", encoding="utf-8")
-
-    out = tmp_path / "fresh"
-    report = report_of(run_memo(*synth_args(out, "--limit", "1", "--batch-size", BATCH,
-                                            "--exclude", str(heldout))))
-    attempts = check_report_counts(report, out)
-    assert held not in {r["question"] for r in records_of(out)}
-    assert held not in {a["record"]["question"] for a in attempts if a["status"] == "kept"}
-    # generation is greedy and the plan is the same: the held-out question came up again, and was caught
-    leaked = [a for a in attempts if a.get("draft", {}).get("question") == held]
-    assert leaked and all(a["reason"] == "leaks_held_out" for a in leaked)
-    assert report["rejected"]["leaks_held_out"] >= 1
-    assert json.loads((out / "synth.json").read_text())["exclude"] == [str(heldout)]
+    assert read_jsonl(out / "attempts.jsonl") == attempts and records_of(out) == records_of(first_out)
 
 
 # --- converting existing Q&A ---------------------------------------------------------------------
@@ -240,7 +235,7 @@ def test_from_qa_attaches_retrieved_contexts_to_reference_answers(tmp_path, demo
         system, user, assistant = (m["content"] for m in record["messages"])
         assert user.startswith("<documents>\nDocument [1] (") and user.endswith(f"Question: {row['question']}")
         assert user.count("Document [") == 4  # the distractors + 1 best retrieved chunks
-        reasoning, final = split_answer(assistant)
+        final = split_answer(assistant)[1]
         assert final.startswith(row["reference_answer"].rstrip("."))  # + the citation of its quote
         assert record["answer"] == row["reference_answer"] and record["answer_from"] == "reference"
         assert record["role"] == row["role"] and (row["role"] or "a role") in system
@@ -266,6 +261,33 @@ def test_from_qa_malformed_line_is_named_and_skip_bad_continues(tmp_path, demo, 
     assert f"memo: warning: {qa}:2: malformed JSON" in done.stderr
     assert report["kept"] == 2
     assert {r["question"] for r in records_of(tmp_path / "b")} == {QA[0]["question"], QA[2]["question"]}
+
+
+@pytest.mark.parametrize("row, needle", [
+    ({"question": 42, "reference_answer": "Yes."}, "`question` must be a non-empty string"),
+    ({"question": "Why?", "reference_answer": ["Yes."]}, "`reference_answer` must be a string or null, not list"),
+    ({"question": "Why?", "reference_answer": "Yes.", "evidence": 3}, "`evidence` must be a string or null"),
+])
+def test_from_qa_wrong_typed_field_is_named_by_line(tmp_path, demo, run_memo, row, needle):
+    qa = write_qa(tmp_path / "faq.jsonl", [QA[0], row])
+    for flag in ("--from-qa", "--exclude"):
+        done = run_memo(*synth_args(tmp_path / "out", flag, str(qa)))
+        assert done.returncode != 0 and "Traceback" not in done.stderr
+        assert done.stderr.strip().splitlines() == [done.stderr.strip()]
+        assert f"{qa}:2: {needle}" in done.stderr
+
+
+def test_from_qa_unindexed_role_falls_back_and_limit_caps_the_report(tmp_path, demo, run_memo):
+    rows = [QA[0], {**QA[1], "role": "Astronaut"}, QA[2]]
+    qa = write_qa(tmp_path / "faq.jsonl", rows)
+    done = run_memo(*synth_args(tmp_path / "out", "--from-qa", str(qa), "--limit", "2"))
+    report = report_of(done)
+    assert "role 'Astronaut' is not indexed" in done.stderr
+    assert report["kept"] == report["train"] + report["val"] == 2
+    assert len(records_of(tmp_path / "out")) == 2
+    done = run_memo(*synth_args(tmp_path / "all", "--from-qa", str(qa)))
+    astronaut = [r for r in records_of(tmp_path / "all") if r["question"] == QA[1]["question"]]
+    assert report_of(done)["kept"] == 3 and astronaut[0]["role"] is None
 
 
 # --- an OpenAI-compatible endpoint ---------------------------------------------------------------
@@ -297,10 +319,11 @@ def good_draft(user: str) -> str:
 
 
 class FakeOpenAI(BaseHTTPRequestHandler):
-    """GET /v1/models and POST /v1/chat/completions. Chat replies cycle through a valid JSON draft
-    quoting the passage, a reply that is not JSON, and (once) an HTTP 500 that a retry gets past."""
+    """GET /v1/models and POST /v1/chat/completions. Drafts quote the passage they are asked about
+    (some inside a ```json fence); with state["mixed"], replies cycle through a valid draft, a reply
+    that is not JSON and (once) an HTTP 500 that a retry gets past."""
 
-    state: dict = {}
+    state: typing.ClassVar[dict] = {}
     lock = threading.Lock()
 
     def log_message(self, *args):  # keep the test output clean
@@ -329,7 +352,7 @@ class FakeOpenAI(BaseHTTPRequestHandler):
             self.state["auth"].add(self.headers.get("Authorization", ""))
             self.state["chats"] += 1
             turn = self.state["chats"]
-            fail = turn == 3
+            fail = turn == 3 and self.state["mixed"]
             self.state["errors"] += fail
         if self.path.rstrip("/") != "/v1/chat/completions":
             return self._send(404, {"error": {"message": "not found"}})
@@ -338,8 +361,10 @@ class FakeOpenAI(BaseHTTPRequestHandler):
         if fail:
             return self._send(500, {"error": {"message": "temporary failure", "type": "server_error"}})
         user = request["messages"][-1]["content"]
-        content = "Sure, here is a great interview question!" if turn % 3 == 2 else good_draft(user)
-        if turn % 3 == 1 and turn % 2:
+        content = good_draft(user)
+        if self.state["mixed"] and turn % 3 == 2:
+            content = "Sure, here is a great interview question!"
+        elif turn % 2:
             content = f"Here you go:\n```json\n{content}\n```"
         self._send(200, {"id": f"chatcmpl-{turn}", "object": "chat.completion", "created": 0,
                          "model": "test-model", "choices": [{"index": 0, "finish_reason": "stop",
@@ -349,7 +374,7 @@ class FakeOpenAI(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def endpoint():
-    FakeOpenAI.state = {"chats": 0, "errors": 0, "auth": set()}
+    FakeOpenAI.state = {"chats": 0, "errors": 0, "auth": set(), "mixed": True}
     server = ThreadingHTTPServer(("127.0.0.1", 0), FakeOpenAI)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -380,6 +405,48 @@ def test_endpoint_drafts_pass_the_same_gates_and_the_key_never_leaks(tmp_path, d
     for path in out.rglob("*"):
         if path.is_file():
             assert SECRET.encode() not in path.read_bytes(), path
+
+
+def test_exclude_keeps_held_out_questions_out(tmp_path, demo, run_memo, endpoint):
+    """The endpoint here drafts the same question for the same passage every time, so a fresh run
+    meets the held-out question again (the local model would too, at minutes per batch on a CPU)."""
+    url, state = endpoint
+    state["mixed"] = False
+    args = ["--endpoint", url, "--model", "test-model", "--limit", "2", "--concurrency", "2"]
+    first = report_of(run_memo(*synth_args(tmp_path / "first", *args)))
+    held = records_of(tmp_path / "first")[0]["question"]
+    heldout = tmp_path / "heldout.jsonl"
+    heldout.write_text(json.dumps({"id": "eval-1", "question": held, "reference_answer": None,
+                                   "company": DEMO_COMPANY, "role": None}) + "\n", encoding="utf-8")
+
+    out = tmp_path / "fresh"
+    report = report_of(run_memo(*synth_args(out, *args, "--exclude", str(heldout))))
+    attempts = check_report_counts(report, out)
+    assert held not in {r["question"] for r in records_of(out)}
+    assert held not in {a["record"]["question"] for a in attempts if a["status"] == "kept"}
+    leaked = [a for a in attempts if a.get("draft", {}).get("question") == held]
+    assert leaked and all(a["reason"] == "leaks_held_out" for a in leaked)
+    assert report["rejected"]["leaks_held_out"] == len(leaked) and report["kept"] >= 2
+    assert report["attempted"] >= first["attempted"]
+    assert json.loads((out / "synth.json").read_text())["exclude"] == [str(heldout)]
+
+
+def test_endpoint_run_grows_on_resume(tmp_path, demo, run_memo, endpoint):
+    """The same command with a larger --limit continues the run: nothing is asked twice."""
+    url, state = endpoint
+    state["mixed"] = False
+    out = tmp_path / "data"
+    args = ["--endpoint", url, "--model", "test-model", "--concurrency", "2"]
+    first = report_of(run_memo(*synth_args(out, *args, "--limit", "2")))
+    first_records = {r["id"]: r for r in records_of(out)}
+    chats = state["chats"]
+    report = report_of(run_memo(*synth_args(out, *args, "--limit", str(first["kept"] + 2))))
+    assert report["resumed"] == first["attempted"] and report["kept"] >= first["kept"] + 2
+    assert state["chats"] - chats == report["attempted"] - first["attempted"]  # only new attempts asked
+    check_report_counts(report, out)  # no key twice
+    records = {r["id"]: r for r in records_of(out)}
+    assert len(records) == first["kept"] + 2
+    assert all(records[rid] == record for rid, record in first_records.items())
 
 
 # --- bad input -----------------------------------------------------------------------------------

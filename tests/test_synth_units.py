@@ -29,7 +29,7 @@ from memo.serving.prompt import (
 )
 
 LEAVE = "Every employee receives 27 days of paid leave per year, in addition to public holidays."
-CHUNK = f"""# Benefits > Time off
+CHUNK = """# Benefits > Time off
 
 ### Paid leave
 
@@ -215,7 +215,7 @@ def test_oracle_is_kept_in_about_oracle_fraction_of_records():
 def test_record_with_the_oracle_quotes_and_cites_it():
     for seed in range(20):
         record = make(random.Random(seed), 1.0)
-        system, user, assistant = record["messages"]
+        user, assistant = record["messages"][1:]
         assert [m["role"] for m in record["messages"]] == ["system", "user", "assistant"]
         n = record["oracle_position"]
         assert record["oracle_in_context"] and 1 <= n <= 4
@@ -315,7 +315,7 @@ def test_plan_covers_every_chunk_once_before_any_twice():
     assert {a.chunk_id for a in attempts} == quotable  # no quotable sentence, or a role not asked for: none
     assert len({a.key for a in attempts}) == len(attempts)
     for a in attempts:
-        assert a.quote in gates.sentences(dict((c, t) for c, t, _ in CHUNKS)[a.chunk_id])
+        assert a.quote in gates.sentences({c: t for c, t, _ in CHUNKS}[a.chunk_id])
 
 
 def test_plan_asks_role_chunks_for_their_own_role_and_includes_behavioural_questions():
@@ -421,3 +421,31 @@ def test_read_log_drops_a_torn_last_line(tmp_path):
     path.write_text('{"key": "a", "status": "kept"}\n{"key": "b", "status": "rejected"}\n{"key": "c", "sta',
                     encoding="utf-8")
     assert [r["key"] for r in read_log(path)] == ["a", "b"]
+
+
+# --- regressions: bugs found and fixed ------------------------------------------------------------
+
+def test_resume_after_a_torn_line_loses_nothing(tmp_path):
+    from memo.finetune.jsonl import append_jsonl
+
+    path = tmp_path / "attempts.jsonl"
+    path.write_text('{"key": "a", "status": "kept"}\n{"key": "b", "sta', encoding="utf-8")  # killed mid-write
+    assert [r["key"] for r in read_log(path)] == ["a"]
+    append_jsonl(path, [{"key": "b", "status": "rejected"}, {"key": "c", "status": "rejected"}])
+    assert [r["key"] for r in read_log(path)] == ["a", "b", "c"]
+
+
+def test_snapped_partial_quote_is_the_documents_text():
+    snapped = gates.snap_quote("EVERY EMPLOYEE receives 27 days of paid leave per year in addition", CHUNK)
+    assert snapped is not None and snapped in gates.sentences(CHUNK)[0]
+
+
+def test_evidence_matches_whole_path_components_only():
+    assert not evidence_matches("tidewell/old-benefits.md", "benefits.md")
+
+
+def test_fallback_validation_record_stays_in_validation(tmp_path):
+    write_dataset(tmp_path, rows(10), 0.0001, 0)
+    val = set(read_ids(tmp_path / "val.jsonl"))
+    write_dataset(tmp_path, rows(11), 0.0001, 0)  # the resumed run kept one more record
+    assert val <= set(read_ids(tmp_path / "val.jsonl"))

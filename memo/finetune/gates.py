@@ -57,11 +57,26 @@ def snap_quote(quote: str, oracle_text: str) -> str | None:
         return None
     candidates = sentences(oracle_text, min_words=1, max_words=400)
     for sentence in candidates:
-        if wanted == normalize(sentence) or (wanted in normalize(sentence) and len(wanted) > 20):
-            return sentence if wanted == normalize(sentence) else quote.strip()
+        if wanted == normalize(sentence):
+            return sentence
+        if len(wanted) > 20 and wanted in normalize(sentence):
+            return _document_span(wanted, sentence) or sentence
     best = max(candidates, key=lambda s: SequenceMatcher(None, wanted, normalize(s)).ratio(), default=None)
     if best is not None and SequenceMatcher(None, wanted, normalize(best)).ratio() >= SNAP_RATIO:
         return best
+    return None
+
+
+def _document_span(wanted: str, sentence: str) -> str | None:
+    """The shortest run of the sentence's own words whose normalized form is `wanted`."""
+    words = sentence.split()
+    for start in range(len(words)):
+        for end in range(start + 1, len(words) + 1):
+            span = normalize(" ".join(words[start:end]))
+            if span == wanted:
+                return " ".join(words[start:end]).strip(" ,;:")
+            if len(span) > len(wanted):
+                break
     return None
 
 

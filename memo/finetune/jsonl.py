@@ -74,11 +74,23 @@ def read_log(path: Path) -> list[dict]:
 
 
 def append_jsonl(path: Path, rows: Iterable[dict]) -> None:
-    """Append rows and fsync, so a kill loses at most the line being written."""
+    """Append rows and fsync, so a kill loses at most the line being written.
+
+    A torn last line (no trailing newline) is closed first, so the first new row stays whole.
+    """
+    torn = path.is_file() and path.stat().st_size > 0 and _last_byte(path) != b"\n"
     with open(path, "a", encoding="utf-8") as handle:
+        if torn:
+            handle.write("\n")
         handle.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
         handle.flush()
         os.fsync(handle.fileno())
+
+
+def _last_byte(path: Path) -> bytes:
+    with open(path, "rb") as handle:
+        handle.seek(-1, os.SEEK_END)
+        return handle.read(1)
 
 
 def write_jsonl(path: Path, rows: Iterable[dict]) -> None:

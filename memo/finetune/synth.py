@@ -19,7 +19,7 @@ from memo.errors import MemoError
 from memo.finetune import gates
 from memo.finetune.jsonl import append_jsonl, read_jsonl, read_log
 from memo.finetune.raft import Passage, assemble, record_id
-from memo.finetune.synth_data import company_corpus_hash, write_dataset
+from memo.finetune.synth_data import company_corpus_hash, qa_row_problem, write_dataset
 from memo.finetune.synth_plan import Attempt, plan
 from memo.finetune.synth_prompts import (
     PROMPT_VERSION,
@@ -122,7 +122,8 @@ class Synthesizer:
     def _held_out(self):
         questions: list[str] = []
         for path in self.opts.exclude:
-            questions += [row["question"] for row in read_jsonl(path, ("question",), self.opts.skip_bad)]
+            questions += [row["question"] for row in read_jsonl(path, ("question",), self.opts.skip_bad,
+                                                                check=qa_row_problem)]
         return self._embed(questions) if questions else None
 
     def roles(self) -> list[str | None]:
@@ -185,9 +186,10 @@ class Synthesizer:
     def finish(self, report: SynthReport, started: float) -> SynthReport:
         reasons = Counter(row.get("reason") for row in self.log if row.get("status") == "rejected")
         records = [row["record"] for row in self.log if row.get("status") == "kept"]
+        records = records[:self.opts.limit or None]
         report.attempted, report.kept, report.rejected = len(self.log), len(records), dict(reasons)
-        report.train, report.val = write_dataset(self.opts.out, records[:self.opts.limit or None],
-                                                 self.opts.val_fraction, self.opts.seed)
+        report.train, report.val = write_dataset(self.opts.out, records, self.opts.val_fraction,
+                                                 self.opts.seed)
         report.seconds = round(time.monotonic() - started, 1)
         write_atomic(self.opts.out / "synth.json", json.dumps(
             {**report.as_dict(), "company": self.opts.company, "role": self.opts.role,

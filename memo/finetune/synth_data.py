@@ -5,10 +5,12 @@ conversion of existing Q&A files into the same format.
 from __future__ import annotations
 
 import hashlib
+import sys
 from pathlib import Path
 
+from memo.ingestion.indexer import slug
 from memo.finetune.gates import grounded_share, sentences
-from memo.finetune.jsonl import read_jsonl, write_jsonl
+from memo.finetune.jsonl import read_jsonl, read_log, write_jsonl
 from memo.finetune.raft import Passage, attach_contexts, record_id
 
 TRAIN_FILE, VAL_FILE = "train.jsonl", "val.jsonl"
@@ -32,11 +34,13 @@ def is_validation(rid: str, fraction: float, seed: int) -> bool:
 def write_dataset(out: Path, records: list[dict], val_fraction: float, seed: int) -> tuple[int, int]:
     """train.jsonl and val.jsonl in OUT (chat `messages` plus provenance); returns their sizes.
 
-    The split is by record id, so it is stable across resumed runs; with 10+ records and a
-    non-zero fraction, validation gets at least one."""
-    val = [r for r in records if is_validation(r["id"], val_fraction, seed)]
+    The split is by record id, so it is stable across resumed runs; a record once in validation
+    stays there. With 10+ records and a non-zero fraction, validation gets at least one (the
+    record whose id hashes lowest)."""
+    before = {r.get("id") for r in read_log(out / VAL_FILE)}
+    val = [r for r in records if r["id"] in before or is_validation(r["id"], val_fraction, seed)]
     if not val and val_fraction > 0 and len(records) >= 10:
-        val = [records[-1]]
+        val = [min(records, key=lambda r: hashlib.sha256(f"{seed}|{r['id']}".encode()).hexdigest())]
     val_ids = {r["id"] for r in val}
     train = [r for r in records if r["id"] not in val_ids]
     write_jsonl(out / TRAIN_FILE, train)
@@ -59,22 +63,38 @@ def supporting_quotes(answer: str, hits: list[Passage], evidence: str | None) ->
 
 
 def evidence_matches(evidence: str, source: str) -> bool:
-    """An evidence path names an indexed source when one ends with the other (path suffix match),
-    whichever folder was indexed."""
-    evidence, source = evidence.strip("/"), source.strip("/")
-    return bool(evidence and source) and (evidence.endswith(source) or source.endswith(evidence))
+    """An evidence path names an indexed source when one's path components end the other's
+    (path suffix match, whichever folder was indexed): `hb/benefits.md` matches `benefits.md`,
+    `old-benefits.md` does not."""
+    wanted = [p for p in evidence.replace("\\", "/").split("/") if p]
+    have = [p for p in source.replace("\\", "/").split("/") if p]
+    if not wanted or not have:
+        return False
+    shorter, longer = sorted((wanted, have), key=len)
+    return longer[len(longer) - len(shorter):] == shorter
+
+
+def qa_row_problem(row: dict) -> str | None:
+    """Why a Q&A row (../shared/qa format) cannot be used, or None."""
+    if not isinstance(row.get("question"), str) or not row["question"].strip():
+        return "`question` must be a non-empty string"
+    for name in ("reference_answer", "evidence", "role", "company", "topic", "id"):
+        if row.get(name) is not None and not isinstance(row[name], str):
+            return f"`{name}` must be a string or null, not {type(row[name]).__name__}"
+    return None
 
 
 def from_qa(synth, paths: list[Path]) -> list[dict]:
     """Training records from Q&A files: retrieved contexts attached, the reference answer as target."""
     opts = synth.opts
     records: list[dict] = []
+    warned: set[str] = set()
     for path in paths:
-        for row in read_jsonl(path, ("question",), opts.skip_bad):
+        for row in read_jsonl(path, ("question",), opts.skip_bad, check=qa_row_problem):
             answer = row.get("reference_answer")
-            if not answer or not str(row["question"]).strip():
+            if not answer:
                 continue
-            role = row.get("role") or opts.role
+            role = indexed_role(synth, row.get("role"), path, warned)
             hits = [Passage(h.id, h.source, h.section, h.text) for h in synth.retriever.retrieve(
                 row["question"], opts.company, role, opts.distractors + 1)]
             quotes = supporting_quotes(answer, hits, row.get("evidence"))
@@ -86,3 +106,17 @@ def from_qa(synth, paths: list[Path]) -> list[dict]:
                           style="from-qa", corpus_hash=synth.corpus_hash)
             records.append(record)
     return records
+
+
+def indexed_role(synth, role: str | None, path: Path, warned: set[str]) -> str | None:
+    """The row's role when it is indexed for the company; otherwise `--role` (or none), warned once."""
+    if not role:
+        return synth.opts.role
+    if slug(role) in synth.retriever.roles(synth.company_key):
+        return role
+    if role not in warned:
+        warned.add(role)
+        print(f"memo: warning: {path.name}: role {role!r} is not indexed for {synth.opts.company}; "
+              f"using {synth.opts.role or 'the company documents only'}", file=sys.stderr)
+    return synth.opts.role
+

@@ -186,10 +186,10 @@ class Synthesizer:
     def finish(self, report: SynthReport, started: float) -> SynthReport:
         reasons = Counter(row.get("reason") for row in self.log if row.get("status") == "rejected")
         records = [row["record"] for row in self.log if row.get("status") == "kept"]
-        records = records[:self.opts.limit or None]
         report.attempted, report.kept, report.rejected = len(self.log), len(records), dict(reasons)
-        report.train, report.val = write_dataset(self.opts.out, records, self.opts.val_fraction,
-                                                 self.opts.seed)
+        # kept = passed the gates; --limit caps what is written (the rest waits in the log)
+        report.train, report.val = write_dataset(self.opts.out, records[:self.opts.limit or None],
+                                                 self.opts.val_fraction, self.opts.seed)
         report.seconds = round(time.monotonic() - started, 1)
         write_atomic(self.opts.out / "synth.json", json.dumps(
             {**report.as_dict(), "company": self.opts.company, "role": self.opts.role,

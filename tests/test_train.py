@@ -332,6 +332,16 @@ def test_resume_finishes_exactly_like_an_uninterrupted_run(memo_env, tiny_chatml
     assert lora.latest_checkpoint(interrupted).name == "step-000002"
     assert not (interrupted / "adapter_model.safetensors").exists()
 
+    # a resume with other settings or other data would not be exact: refused, the checkpoint kept
+    assert main(["train", str(data), "--out", str(interrupted), "--config", str(toml),
+                 "--base", str(tiny_chatml), "--resume", "--learning-rate", "1e-3", "--json"]) != 0
+    assert "(learning_rate changed)" in capsys.readouterr().err
+    other = write_jsonl(tmp_path / "other" / "train.jsonl", records(4)).parent
+    assert main(["train", str(other), "--out", str(interrupted), "--config", str(toml),
+                 "--base", str(tiny_chatml), "--resume", "--json"]) != 0
+    assert "(the data changed)" in capsys.readouterr().err
+    assert lora.latest_checkpoint(interrupted).name == "step-000002"
+
     assert main(["train", str(data), "--out", str(interrupted), "--config", str(toml),
                  "--base", str(tiny_chatml), "--resume", "--json"]) == 0
     resumed = json.loads(capsys.readouterr().out)

@@ -13,6 +13,7 @@ import json
 import math
 import resource
 import shutil
+import sys
 import time
 import warnings
 from contextlib import nullcontext
@@ -207,7 +208,17 @@ def latest_checkpoint(out: Path) -> Path | None:
     return found[-1] if found else None
 
 
-def save_checkpoint(model, optimizer, scheduler, out: Path, step: int, history: list, keep: int) -> None:
+RESUMABLE_CHANGES = ("eval_every", "save_every", "keep_checkpoints")  # do not alter the trajectory
+
+
+def run_identity(cfg: TrainConfig, base: str, train_file: Path) -> dict:
+    """What a checkpoint must share with the run that resumes it for the resume to be exact."""
+    config = {k: v for k, v in cfg.as_dict().items() if k not in RESUMABLE_CHANGES}
+    return {"base": base, "data_hash": file_hash(train_file), **config}
+
+
+def save_checkpoint(model, optimizer, scheduler, out: Path, step: int, history: list, keep: int,
+                    run: dict) -> None:
     import torch
 
     folder = out / "checkpoints" / f"step-{step:06d}"
@@ -215,23 +226,29 @@ def save_checkpoint(model, optimizer, scheduler, out: Path, step: int, history: 
     shutil.rmtree(tmp, ignore_errors=True)
     model.save_pretrained(tmp)
     torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict()}, tmp / "optimizer.pt")
-    (tmp / "state.json").write_text(json.dumps({"step": step, "history": history}), encoding="utf-8")
+    (tmp / "state.json").write_text(json.dumps({"step": step, "history": history, "run": run}), encoding="utf-8")
     shutil.rmtree(folder, ignore_errors=True)
     tmp.rename(folder)  # a checkpoint exists whole or not at all
     for old in sorted((out / "checkpoints").glob("step-*"))[:-keep]:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def load_checkpoint(model, optimizer, scheduler, folder: Path) -> tuple[int, list]:
+def load_checkpoint(model, optimizer, scheduler, folder: Path, run: dict) -> tuple[int, list]:
     import torch
     from peft import set_peft_model_state_dict
     from safetensors.torch import load_file
 
+    state = json.loads((folder / "state.json").read_text(encoding="utf-8"))
+    saved = state.get("run", {})
+    changed = sorted(k for k in run.keys() | saved.keys() if run.get(k) != saved.get(k))
+    if changed:
+        names = ", ".join("the data" if k == "data_hash" else k for k in changed)
+        raise MemoError(f"{folder} was saved by a run with other settings ({names} changed); "
+                        f"restore them to resume, or train without --resume to start over")
     set_peft_model_state_dict(model, load_file(str(folder / "adapter_model.safetensors")))
     states = torch.load(folder / "optimizer.pt", weights_only=False)
     optimizer.load_state_dict(states["optimizer"])
     scheduler.load_state_dict(states["scheduler"])
-    state = json.loads((folder / "state.json").read_text(encoding="utf-8"))
     return state["step"], state["history"]
 
 
@@ -274,9 +291,12 @@ def train(data: Path, out: Path, cfg: TrainConfig, settings: Settings, resume: b
                          examples=len(train_set.examples), dropped=train_set.dropped + val_set.dropped,
                          truncated=train_set.truncated + val_set.truncated)
     step, history = 0, []
+    run = run_identity(cfg, base, train_file)
     checkpoint = latest_checkpoint(out) if resume else None
+    if resume and not checkpoint:
+        print(f"memo: note: no checkpoint in {out}/checkpoints; starting from step 0", file=sys.stderr)
     if checkpoint:
-        step, history = load_checkpoint(model, optimizer, scheduler, checkpoint)
+        step, history = load_checkpoint(model, optimizer, scheduler, checkpoint, run)
         report.resumed_from = step
     report.val_loss_start = (history[0].get("val_start") if history else
                              evaluate(model, val_set, cfg, device, pad_id, autocast))
@@ -315,7 +335,7 @@ def train(data: Path, out: Path, cfg: TrainConfig, settings: Settings, resume: b
             bar.note(task, f"loss {entry['loss']:.3f}" + (f" val {entry['val']:.3f}" if entry.get("val") else "")
                      + f" {rate:.0f} tok/s")
             if step % cfg.save_every == 0 and step < total_steps:
-                save_checkpoint(model, optimizer, scheduler, out, step, history, cfg.keep_checkpoints)
+                save_checkpoint(model, optimizer, scheduler, out, step, history, cfg.keep_checkpoints, run)
     report.seconds = round(time.monotonic() - started, 1)
     report.tokens, report.steps, report.history = seen, step, history
     report.tokens_per_s = round(seen / max(busy, 1e-9), 1)  # training steps only

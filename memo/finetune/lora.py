@@ -145,6 +145,8 @@ def loss_sum(model, batch, autocast) -> tuple:
 
     ids, labels, mask = batch
     base = model.get_base_model()
+    if ids.shape[0] == 1:
+        mask = None  # one unpadded row: SDPA's causal kernel, no materialized mask
     with autocast():
         hidden = base.model(input_ids=ids, attention_mask=mask).last_hidden_state
         target = labels[:, 1:]
@@ -162,10 +164,19 @@ def evaluate(model, data: Dataset, cfg: TrainConfig, device: str, pad_id: int, a
     total, count = 0.0, 0
     with torch.no_grad():
         for batch in token_batches([len(e) for e in data.examples], cfg.batch_tokens, 0):
-            loss, n = loss_sum(model, collate([data.examples[i] for i in batch], device, pad_id), autocast)
-            total, count = total + float(loss), count + n
+            for rows in forward_groups([data.examples[i] for i in batch], device):
+                loss, n = loss_sum(model, collate(rows, device, pad_id), autocast)
+                total, count = total + float(loss), count + n
     model.train()
     return round(total / max(count, 1), 4)
+
+
+def forward_groups(examples: list, device: str) -> list[list]:
+    """How a micro-batch goes through the model. On a CPU one example at a time, unpadded and with
+    no attention mask, so SDPA uses its fused causal kernel instead of materializing masked score
+    matrices: on the demo data (8 examples of 760-900 tokens, bf16, 2 cores) 3.8 GB peak instead
+    of 9.1 GB and 222 tok/s instead of 190. On a GPU the padded batch keeps the device busy."""
+    return [examples] if device.startswith("cuda") else [[e] for e in examples]
 
 
 def schedule(cfg: TrainConfig, total_steps: int):
@@ -314,11 +325,11 @@ def train(data: Path, out: Path, cfg: TrainConfig, settings: Settings, resume: b
             tick = time.monotonic()
             torch.manual_seed(cfg.seed + step)  # dropout masks: a resumed run repeats them exactly
             step_loss = 0.0
-            for batch in examples:
-                loss, _ = loss_sum(model, collate(batch, device, pad_id), autocast)
+            for rows in (rows for batch in examples for rows in forward_groups(batch, device)):
+                loss, _ = loss_sum(model, collate(rows, device, pad_id), autocast)
                 (loss / max(labelled, 1)).backward()
                 step_loss += float(loss.detach())
-                seen += sum(len(e) for e in batch)
+                seen += sum(len(e) for e in rows)
             torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
             optimizer.step()
             scheduler.step()

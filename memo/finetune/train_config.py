@@ -30,7 +30,7 @@ class TrainConfig:
     warmup_ratio: float = 0.05
     epochs: float = 1.0
     max_steps: int = 0  # 0 = run `epochs`; otherwise stop after this many optimizer steps
-    batch_tokens: int = 2048  # tokens per micro-batch (length-grouped); 4096 peaked at 12 GB on SmolLM2
+    batch_tokens: int = 2048  # tokens per micro-batch (length-grouped); on a CPU its examples run one by one
     grad_accum: int = 1
     max_seq_len: int = 0  # 0 = the profile's context length
     overlong: str = "drop"  # examples longer than max_seq_len: drop, or truncate the answer

@@ -30,13 +30,14 @@ Arms, each in its own process (so the peak RSS is that arm's), one after the oth
         {% generation %} markers). TRL's padding_free/packing need FlashAttention: not on a CPU.
   memo  memo.finetune.lora.train() on the same records as a JSONL file, TrainConfig(max_steps=S,
         batch_tokens=B x the longest example, so a step holds B examples of similar length, rarely
-        one more), no validation set, no checkpoints.
+        one more), no validation set, no checkpoints. On a CPU memo runs
+        each example of a step unpadded, with no attention mask (padding-free; lora.forward_groups).
 
 Both: LoRA r=16, alpha=32, dropout 0.05 on q,k,v,o,gate,up,down (memo's TrainConfig defaults),
 AdamW at 2e-4, gradient clipping 1.0, one micro-batch per optimizer step, fp32 weights (bf16 = CPU
 autocast), the CPU. Tokens are the non-padding tokens of the batches. The first step (warm-up) is
 not timed in either arm: the clock runs from the end of step 1 to the end of step S (TRL: a
-TrainerCallback's on_step_end; memo: its per-step collate call and the end of its loop). Model
+TrainerCallback's on_step_end; memo: its per-step forward_groups call and the end of its loop). Model
 loading and data preparation are not timed.
 
 FLOP floor: forward + backward with frozen base weights is about 4 x 135M FLOPs per token, against
@@ -265,20 +266,21 @@ def run_memo(job: dict) -> dict:
     stamps: list[tuple] = []
     batches: list[tuple[int, ...]] = []  # per batch: examples, non-pad tokens, labelled tokens, padded size
     loop_end: list[tuple] = []
-    collate, save_adapter = lora.collate, lora.save_adapter
+    forward_groups, save_adapter = lora.forward_groups, lora.save_adapter
 
-    def timed_collate(examples, device, pad_id):  # called once per step, first thing in the step
+    def timed_groups(examples, device):  # called once per step (one micro-batch), first in the step
         stamps.append(stamp())
-        batch = collate(examples, device, pad_id)
-        batches.append((len(examples), int(batch[2].sum()), int((batch[1][:, 1:] != lora.IGNORE).sum()),
-                        batch[0].numel()))
-        return batch
+        groups = forward_groups(examples, device)  # on a CPU: one unpadded example per forward pass
+        batches.append((len(examples), sum(len(e) for e in examples),
+                        sum(sum(t != lora.IGNORE for t in e.labels[1:]) for e in examples),
+                        sum(len(g) * max(len(e) for e in g) for g in groups)))
+        return groups
 
     def timed_save(*args, **kwargs):  # called right after the training loop
         loop_end.append(stamp())
         return save_adapter(*args, **kwargs)
 
-    lora.collate, lora.save_adapter = timed_collate, timed_save
+    lora.forward_groups, lora.save_adapter = timed_groups, timed_save
     started = time.perf_counter()
     report = lora.train(Path(job["data"]), HOME / "memo-adapter", cfg, settings)
     if len(stamps) != steps or not loop_end:

@@ -88,16 +88,27 @@ def cmd_ask(args: argparse.Namespace) -> int:
     The answer is in the first person, for the role at the company, and cites the documents it
     uses as [1], [2]... Modes: rag (retrieval, the default), base (the model alone, no documents),
     ft (a LoRA adapter from `memo train`, no documents) and hybrid (the adapter with retrieval);
-    ft and hybrid need --adapter DIR.
+    ft and hybrid need --adapter DIR. With --endpoint URL an OpenAI-compatible server answers
+    (`memo serve`, vLLM, OpenAI): --model names its base model and --adapter the adapter's served
+    name, each found from the server's model list when it serves only one; the key comes from
+    MEMO_API_KEY or OPENAI_API_KEY.
     """
     from memo.serving.answer import ADAPTER_MODES, Answerer
 
-    adapter = Path(args.adapter) if args.adapter else None
+    adapter = Path(args.adapter) if args.adapter and not args.endpoint else None
     profile = args.profile or (_adapter_profile(adapter) if adapter else None)
     settings = _settings(args, **{"model.profile": profile, "model.llm": args.llm,
                                   "generation.max_new_tokens": args.max_new_tokens,
                                   "index.chroma_url": args.chroma_url})
-    answerer = Answerer(settings, adapter=adapter)
+    if args.endpoint:
+        from memo.serving.endpoint import Endpoint
+
+        answerer = Answerer(settings, endpoint=Endpoint(args.endpoint, args.timeout),
+                            served_model=args.model, served_adapter=args.adapter)
+    else:
+        if args.model:
+            raise MemoError("--model names a model served at --endpoint; for local weights use --llm")
+        answerer = Answerer(settings, adapter=adapter)
     streaming = not args.json and args.mode not in ADAPTER_MODES  # adapters write reasoning first
     stream = (lambda text: print(text, end="", flush=True)) if streaming else None
     answer = answerer.ask(args.question, args.company, args.role, args.mode, on_text=stream)
@@ -272,7 +283,12 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--mode", default="rag", choices=["base", "rag", "ft", "hybrid"],
                      help="rag: with retrieved documents (default); base: the model alone; ft: the "
                      "adapter alone; hybrid: the adapter with retrieved documents")
-    ask.add_argument("--adapter", metavar="DIR", help="LoRA adapter from `memo train` (for ft, hybrid)")
+    ask.add_argument("--adapter", metavar="DIR", help="LoRA adapter from `memo train` (for ft, hybrid); "
+                     "with --endpoint, its served name")
+    ask.add_argument("--endpoint", metavar="URL", help="answer through an OpenAI-compatible server, "
+                     "e.g. http://127.0.0.1:8000/v1 (`memo serve`)")
+    ask.add_argument("--model", metavar="NAME", help="the base model's name at --endpoint")
+    ask.add_argument("--timeout", type=float, default=120.0, metavar="S", help="endpoint request timeout")
     ask.add_argument("--profile", help="model profile: smollm2-135m (default) or llama-2-7b-chat")
     ask.add_argument("--llm", metavar="PATH", help="model weights (folder or hub id) for the profile")
     ask.add_argument("--max-new-tokens", type=int, metavar="N", help="answer length budget")

@@ -73,12 +73,18 @@ def load_generator(settings: Settings, adapter: Path | None = None):
 class Answerer:
     """Holds the loaded retriever and generator so several questions pay for one load."""
 
-    def __init__(self, settings: Settings, retriever=None, generator=None, adapter: Path | None = None):
+    def __init__(self, settings: Settings, retriever=None, generator=None, adapter: Path | None = None,
+                 endpoint=None, served_model: str | None = None, served_adapter: str | None = None):
+        """`endpoint` (memo.serving.endpoint.Endpoint) answers instead of the in-process model, with
+        `served_model` for base/rag and `served_adapter` for ft/hybrid (each found from the
+        server's model list when there is only one)."""
         self.settings = settings
         self._retriever = retriever
         self._generator = generator
         self.adapter = adapter
         self.adapter_info = None
+        self.endpoint, self.served_model, self.served_adapter = endpoint, served_model, served_adapter
+        self._tokenizer = None
         if adapter is not None:
             from memo.finetune.adapter import read_adapter
 
@@ -98,11 +104,25 @@ class Answerer:
             self._generator = load_generator(self.settings, self.adapter)
         return self._generator
 
+    def endpoint_generator(self, mode: str):
+        """The endpoint's generator for this mode (per-request model selection)."""
+        from memo.serving.endpoint import EndpointGenerator
+        from memo.serving.models import llm_path, load_tokenizer
+
+        wants_adapter = mode in ADAPTER_MODES
+        name = self.endpoint.pick(self.served_adapter if wants_adapter else self.served_model, wants_adapter)
+        profile = get_profile(self.settings.model.profile)
+        if self._tokenizer is None:  # counts the prompt for packing: the served model's own tokenizer
+            self._tokenizer = load_tokenizer(llm_path(self.settings.model.llm, profile, self.settings.cache_dir))
+        return EndpointGenerator(self.endpoint, name, self._tokenizer, profile.template, context_length(self.settings))
+
     def prepare(self, question: str, company: str, role: str | None, mode: str) -> tuple[list, list[dict]]:
         """The messages and the packed contexts for one question (no generation)."""
         if mode not in MODES:
             raise MemoError(f"--mode {mode!r} is not one of: {', '.join(MODES)}")
-        if (mode in ADAPTER_MODES) != (self.adapter is not None):
+        if self.endpoint is not None:
+            self._generator = self.endpoint_generator(mode)
+        elif (mode in ADAPTER_MODES) != (self.adapter is not None):
             raise MemoError(f"--mode {mode} needs --adapter DIR (the --out folder of `memo train`)"
                             if mode in ADAPTER_MODES else
                             f"--adapter is used by --mode ft or hybrid, not {mode}")

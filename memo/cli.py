@@ -341,6 +341,9 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--index", metavar="NAME", help=argparse.SUPPRESS)
     group.add_argument("--json", action="store_true", help="print machine-readable JSON")
 
+    from memo.cli_serving import add_serving_commands
+
+    add_serving_commands(add)
     status = add("status", cmd_status)
     _common(status)
     config = add("config", cmd_config)

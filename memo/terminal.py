@@ -112,3 +112,14 @@ def print_adapter_answer(answer) -> None:
     if answer.reasoning:
         console.print(answer.reasoning, style="dim", markup=False)
     console.print(answer.answer, markup=False, end="")
+
+
+def print_checks(checks: list) -> None:
+    """`memo doctor`'s table: one row per check, failures in red."""
+    from rich.table import Table
+
+    table = Table("adapter", "check", "", "detail")
+    for check in checks:
+        mark = "[green]ok[/]" if check.ok else "[bold red]FAIL[/]"
+        table.add_row(check.adapter, check.name, mark, check.detail)
+    _console().print(table)

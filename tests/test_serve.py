@@ -75,7 +75,8 @@ def env_for(tmp_path: Path, base: Path, stand_in: Path | None = None, **extra: s
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEMO_")}
     path = [str(REPO_ROOT)] + ([str(stand_in)] if stand_in else [])
     env.update(MEMO_HOME=str(tmp_path / "home"), MEMO_MODEL_LLM=str(base), HF_HUB_OFFLINE="1",
-               PYTHONPATH=os.pathsep.join(path), MEMO_VLLM_PYTHON=sys.executable, **extra)
+               PYTHONPATH=os.pathsep.join(path), MEMO_VLLM_PYTHON=sys.executable)
+    env.update(extra)
     return env
 
 

@@ -66,7 +66,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     """
     from memo.serving.adapter_checks import adapter_rank
     from memo.serving.serve import (ServePlan, check_port_free, default_memory_fraction, find_vllm_python,
-                                    launch, lora_rank_limit, stop, wait_healthy)
+                                    last_error, launch, lora_rank_limit, stop, wait_healthy)
     from memo.serving.templates import TEMPLATES
 
     settings, profile, base, adapters, checks = _plan_inputs(args)
@@ -97,7 +97,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         else:
             print(f"memo: serving {', '.join(names)} at {plan.url} (log: {log}); Ctrl-C stops it", flush=True)
         code = process.wait()
-        raise MemoError(f"vLLM stopped with code {code}: {_tail(log)} (log: {log})")
+        raise MemoError(f"vLLM stopped with code {code}: {last_error(log)} (log: {log})")
     except KeyboardInterrupt:
         code = stop(process)
         print(f"memo: vLLM stopped (exit code {code})", file=sys.stderr)
@@ -116,12 +116,6 @@ def _stop_on_signals() -> None:
 
     signal.signal(signal.SIGINT, interrupt)
     signal.signal(signal.SIGTERM, interrupt)
-
-
-def _tail(log: Path) -> str:
-    from memo.serving.serve import last_error
-
-    return last_error(log)
 
 
 def add_serving_commands(add: Callable[[str, Callable], argparse.ArgumentParser]) -> None:

@@ -3,9 +3,11 @@ readers for what actually landed in the Chroma index."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
@@ -118,3 +120,18 @@ def tiny_llama2(tmp_path_factory, smollm2_dir):
     LlamaForCausalLM(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
+
+
+class JsonHandler(BaseHTTPRequestHandler):
+    """Base for the tests' local HTTP servers: quiet, with a JSON reply helper."""
+
+    def log_message(self, *args):  # keep the test output clean
+        pass
+
+    def _send(self, status: int, payload: dict) -> None:
+        body = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)

@@ -13,10 +13,11 @@ import json
 import socket
 import threading
 import typing
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 
 import pytest
 
+from tests.conftest import JsonHandler
 from tests.test_synth import DEMO_COMPANY, demo, demo_home  # noqa: F401  (fixtures)
 
 KEY = "sk-memo-endpoint-test-0123456789"
@@ -24,23 +25,12 @@ BASE, ADAPTER = "smol", "interview"
 QUESTION = "How many days of paid leave does Tidewell offer?"
 
 
-class ChatServer(BaseHTTPRequestHandler):
+class ChatServer(JsonHandler):
     state: typing.ClassVar[dict] = {}
-
-    def log_message(self, *args):
-        pass
-
-    def _json(self, status: int, payload: dict) -> None:
-        body = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
 
     def _authorized(self) -> bool:
         if self.headers.get("Authorization") != f"Bearer {KEY}":
-            self._json(401, {"error": {"message": "invalid api key", "type": "invalid_request_error"}})
+            self._send(401, {"error": {"message": "invalid api key", "type": "invalid_request_error"}})
             return False
         return True
 
@@ -49,14 +39,14 @@ class ChatServer(BaseHTTPRequestHandler):
             return
         models = [{"id": BASE, "object": "model", "created": 0, "owned_by": "memo", "parent": None},
                   {"id": ADAPTER, "object": "model", "created": 0, "owned_by": "memo", "parent": BASE}]
-        self._json(200, {"object": "list", "data": models})
+        self._send(200, {"object": "list", "data": models})
 
     def do_POST(self):
         if not self._authorized():
             return
         request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         if request["model"] not in (BASE, ADAPTER):
-            return self._json(404, {"error": {"message": f"The model `{request['model']}` does not exist."}})
+            return self._send(404, {"error": {"message": f"The model `{request['model']}` does not exist."}})
         self.state["requests"].append(request)
         from memo.serving.generator import Decoding
 
@@ -65,7 +55,7 @@ class ChatServer(BaseHTTPRequestHandler):
         with self.state["lock"]:
             text = self.state["generator"].generate(request["messages"], decoding)
         if not request.get("stream"):
-            return self._json(200, {"id": "c", "object": "chat.completion", "created": 0, "model": request["model"],
+            return self._send(200, {"id": "c", "object": "chat.completion", "created": 0, "model": request["model"],
                                     "choices": [{"index": 0, "finish_reason": "stop",
                                                  "message": {"role": "assistant", "content": text}}]})
         self.send_response(200)

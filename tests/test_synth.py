@@ -18,12 +18,13 @@ import subprocess
 import sys
 import threading
 import typing
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from memo.cli import DEMO_COMPANY, demo_corpus
+from tests.conftest import JsonHandler
 from memo.config import load_settings
 from memo.finetune import gates
 from memo.serving.prompt import ANSWER_MARK, QUOTE_BEGIN, QUOTE_END, split_answer
@@ -318,24 +319,13 @@ def good_draft(user: str) -> str:
     return json.dumps({"question": question, "quotes": [quote], "answer": answer})
 
 
-class FakeOpenAI(BaseHTTPRequestHandler):
+class FakeOpenAI(JsonHandler):
     """GET /v1/models and POST /v1/chat/completions. Drafts quote the passage they are asked about
     (some inside a ```json fence); with state["mixed"], replies cycle through a valid draft, a reply
     that is not JSON and (once) an HTTP 500 that a retry gets past."""
 
     state: typing.ClassVar[dict] = {}
     lock = threading.Lock()
-
-    def log_message(self, *args):  # keep the test output clean
-        pass
-
-    def _send(self, status: int, payload: dict) -> None:
-        body = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
 
     def do_GET(self):
         with self.lock:

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,7 +81,7 @@ def parse_adapter_specs(specs: list[str]) -> list[tuple[str, Path]]:
     pairs: list[tuple[str, Path]] = []
     for spec in specs:
         name, _, folder = spec.partition("=") if "=" in spec else (Path(spec).name, "", spec)
-        if not name or not folder or not name.replace("-", "").replace("_", "").replace(".", "").isalnum():
+        if not folder or not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
             raise MemoError(f"--adapter {spec!r}: expected NAME=DIR with a plain name (letters, digits, - _ .)")
         if name in {n for n, _ in pairs}:
             raise MemoError(f"--adapter {spec!r}: the name {name!r} is given twice")

@@ -344,6 +344,9 @@ def build_parser() -> argparse.ArgumentParser:
     from memo.cli_serving import add_serving_commands
 
     add_serving_commands(add)
+    from memo.cli_bench import add_bench_command
+
+    add_bench_command(add)
     status = add("status", cmd_status)
     _common(status)
     config = add("config", cmd_config)

@@ -123,3 +123,33 @@ def print_checks(checks: list) -> None:
         mark = "[green]ok[/]" if check.ok else "[bold red]FAIL[/]"
         table.add_row(check.adapter, check.name, mark, check.detail)
     _console().print(table)
+
+
+def _short(estimate: dict | None) -> str:
+    """`0.41 [0.35-0.47] n=26` (n only when some questions were unmeasured)."""
+    if not estimate or estimate.get("mean") is None:
+        return "-"
+    text = f"{estimate['mean']:.2f} [{estimate['low']:.2f}-{estimate['high']:.2f}]"
+    return text + (f" n={estimate['n']}" if estimate.get("unmeasured") else "")
+
+
+def print_bench_summary(summary: dict, out) -> None:
+    """`memo bench`'s closing table: each metric's mean and interval per arm, the best in bold."""
+    from rich.table import Table
+
+    arms = summary["arms"]
+    table = Table("metric", *arms, title=f"{summary['questions']} questions, "
+                  f"{summary['seconds']['total']:.0f} s", title_justify="left")
+    for metric in summary["metrics"]:
+        cells = {arm: summary["table"][arm].get(metric) for arm in arms}
+        means = {arm: c["mean"] for arm, c in cells.items() if c and c.get("mean") is not None}
+        best = max(means, key=means.get) if len(means) > 1 else None
+        table.add_row(summary["labels"].get(metric, metric),
+                      *(f"[bold]{_short(cells[arm])}[/]" if arm == best else _short(cells[arm]) for arm in arms))
+    console = _console()
+    console.print(table)
+    regressions = [f"{arm} {metric}" for arm, metrics in summary.get("baseline", {}).get("changes", {}).items()
+                   for metric, change in metrics.items() if change["regression"]]
+    if regressions:
+        console.print(f"[bold red]regressions against the baseline:[/] {', '.join(regressions)}")
+    console.print(f"report: {out}/report.html, {out}/report.md (results.jsonl, summary.json)")

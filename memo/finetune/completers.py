@@ -5,7 +5,6 @@ in order; a failed request comes back as its exception so one bad reply never st
 
 from __future__ import annotations
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -38,21 +37,11 @@ class LocalCompleter:
         return list(self.complete([render(tokenizer, self.template, c) for c in conversations], max_new_tokens))
 
     def _batch(self, prompts: list[str], max_new_tokens: int, stop_at_newline: bool) -> list[str]:
-        import torch
+        from memo.serving.generator import Decoding, batch_generate
 
-        from memo.serving.generator import _stop_ids
-
-        tokenizer = self.llm.tokenizer
-        tokenizer.padding_side = "left"
-        enc = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.llm.device)
-        stops = _stop_ids(tokenizer) + (_newline_ids(tokenizer) if stop_at_newline else [])
-        with torch.inference_mode():
-            output = self.llm.model.generate(
-                **enc, max_new_tokens=max_new_tokens, do_sample=False, repetition_penalty=1.1,
-                temperature=None, top_p=None, top_k=None, pad_token_id=tokenizer.pad_token_id,
-                eos_token_id=stops)
-        width = enc["input_ids"].shape[1]
-        return [tokenizer.decode(row[width:], skip_special_tokens=True) for row in output]
+        greedy = Decoding(max_new_tokens, temperature=0.0, top_p=1.0, repetition_penalty=1.1)
+        stops = _newline_ids(self.llm.tokenizer) if stop_at_newline else None
+        return batch_generate(self.llm, prompts, greedy, stops)
 
 
 def _newline_ids(tokenizer) -> list[int]:
@@ -67,8 +56,10 @@ class EndpointCompleter:
 
     def __init__(self, url: str, model: str, concurrency: int = 8, timeout: float = 120.0,
                  retries: int = 4, temperature: float = 0.7):
+        from memo.serving.endpoint import api_key
+
         openai = require("openai", "pip install 'memo[finetune]'")
-        key = next((os.environ[v] for v in API_KEY_VARIABLES if os.environ.get(v)), "EMPTY")
+        key = api_key(API_KEY_VARIABLES)
         # the client retries connection errors, 408/409/429 and 5xx with exponential backoff
         self.client = openai.OpenAI(base_url=url, api_key=key, timeout=timeout, max_retries=retries)
         self.openai = openai

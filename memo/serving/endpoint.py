@@ -20,8 +20,9 @@ API_KEY_VARIABLES = ("MEMO_API_KEY", "OPENAI_API_KEY")  # read in this order, ne
 RETRIES = 3  # the client retries connection errors, 408/409/429 and 5xx with exponential backoff
 
 
-def api_key() -> str:
-    return next((os.environ[v] for v in API_KEY_VARIABLES if os.environ.get(v)), "EMPTY")
+def api_key(variables: tuple[str, ...] = API_KEY_VARIABLES) -> str:
+    """The first of `variables` that is set (local servers without a key accept "EMPTY")."""
+    return next((os.environ[v] for v in variables if os.environ.get(v)), "EMPTY")
 
 
 class Endpoint:
@@ -130,3 +131,18 @@ class EndpointGenerator:
                     parts.append(delta)
                     on_text(delta)
             return "".join(parts).strip()
+
+    def generate_batch(self, conversations: list[list[dict[str, str]]], decoding: Decoding,
+                       batch_size: int = 8, on_done: Callable[[int], None] | None = None) -> list[str]:
+        """Answers to many conversations, in order, with `batch_size` requests in flight (the
+        server batches them)."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        def one(messages: list[dict[str, str]]) -> str:
+            text = self.generate(messages, decoding)
+            if on_done:
+                on_done(1)
+            return text
+
+        with ThreadPoolExecutor(max_workers=batch_size) as pool:
+            return list(pool.map(one, conversations))

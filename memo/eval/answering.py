@@ -1,0 +1,125 @@
+"""The bench's answers: every arm answers every question with `memo ask`'s own prompt, packing and
+decoding code, batched across questions (in-process) or concurrent (an endpoint), each model loaded
+once, each retrieval done once per question and shared by the retrieval arms.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from memo.eval.cache import BenchCache, key_of
+from memo.eval.metrics import HIT_DEPTH
+from memo.eval.questions import EvalQuestion
+from memo.serving.answer import ADAPTER_MODES, RETRIEVAL_MODES, Answerer
+from memo.serving.generator import Decoding
+from memo.serving.prompt import build_messages
+
+
+class SharedRetriever:
+    """One retrieval per (question, company, role), deep enough for hit@k: `retrieve(k)` returns
+    the first k of it (memo's ranking keeps its order as k grows)."""
+
+    def __init__(self, retriever):
+        self.inner = retriever
+        self._ranked: dict[tuple, list] = {}
+
+    def __getattr__(self, name: str):
+        return getattr(self.inner, name)
+
+    def retrieve(self, query: str, company: str, role: str | None = None, k: int | None = None) -> list:
+        key = (query, company, role)
+        if key not in self._ranked:
+            self._ranked[key] = self.inner.retrieve(query, company, role, max(HIT_DEPTH, k or 0))
+        return self._ranked[key][:k or HIT_DEPTH]
+
+
+class ArmAnswerer:
+    """Answers for the bench's arms: `base`/`rag` from the base model, `ft`/`hybrid` from the adapter."""
+
+    def __init__(self, settings, adapter: Path | None, endpoint=None, served_model: str | None = None,
+                 served_adapter: str | None = None, batch_size: int = 8):
+        self.settings = settings
+        self.batch_size = batch_size
+        self.decoding = Decoding.from_config(settings.generation)
+        self.plain = Answerer(settings, endpoint=endpoint, served_model=served_model)
+        self.tuned = Answerer(settings, adapter=adapter, endpoint=endpoint, served_adapter=served_adapter)
+        self._retriever = None
+
+    @property
+    def retriever(self) -> SharedRetriever:
+        if self._retriever is None:
+            self._retriever = SharedRetriever(self.plain.retriever)
+            self.plain._retriever = self.tuned._retriever = self._retriever
+        return self._retriever
+
+    def answerer(self, arm: str) -> Answerer:
+        return self.tuned if arm in ADAPTER_MODES else self.plain
+
+    def identity(self, arm: str) -> dict:
+        """What an arm's answers depend on besides the question (the cache key)."""
+        answerer = self.answerer(arm)
+        ident = {"arm": arm, "decoding": self.decoding, "profile": self.settings.model.profile,
+                 "llm": self.settings.model.llm, "context": self.settings.generation.context_length}
+        if answerer.endpoint is not None:
+            ident.update(endpoint=answerer.endpoint.url, model=answerer.served_adapter if arm in ADAPTER_MODES
+                         else answerer.served_model)
+        if arm in ADAPTER_MODES and answerer.adapter is not None:
+            from memo.finetune.adapter import base_fingerprint
+
+            ident["adapter"] = base_fingerprint(str(answerer.adapter))
+        if arm in RETRIEVAL_MODES:
+            ident["retrieval"] = self.settings.retrieval
+        return ident
+
+    def messages(self, q: EvalQuestion, arm: str) -> tuple[list, list[dict]]:
+        if arm in RETRIEVAL_MODES:
+            return self.answerer(arm).prepare(q.question, q.indexed_company, q.indexed_role, arm)
+        company = q.indexed_company or q.company or "the company"
+        return build_messages(q.question, company, q.indexed_role or q.role, None), []
+
+    def answer_all(self, arm: str, questions: list[EvalQuestion], cache: BenchCache, corpus: dict[str, str],
+                   on_done: Callable[[int], None]) -> dict[str, dict]:
+        """{qid: answer row} for one arm, generating only what the cache lacks."""
+        ident = self.identity(arm)
+        rows: dict[str, dict] = {}
+        pending = []
+        for q in questions:
+            key = key_of("answer", ident, q.question, q.indexed_company or q.company, q.indexed_role or q.role,
+                         corpus.get(q.indexed_company or "", "") if arm in RETRIEVAL_MODES else "")
+            cached = cache.get(key)
+            if cached is not None:
+                rows[q.qid] = cached
+                on_done(1)
+            else:
+                pending.append((key, q))
+        if pending:
+            generator = self._generator(arm)
+            prepared = [(key, q, *self.messages(q, arm)) for key, q in pending]
+            prepared.sort(key=lambda item: sum(len(m["content"]) for m in item[2]))  # little padding
+            for start in range(0, len(prepared), self.batch_size):
+                group = prepared[start:start + self.batch_size]
+                texts = generator.generate_batch([g[2] for g in group], self.decoding, self.batch_size)
+                new = [self._row(key, q, arm, text, contexts, generator.name)
+                       for (key, q, _, contexts), text in zip(group, texts)]
+                cache.put(new)
+                rows.update((row["qid"], row) for row in new)
+                on_done(len(group))
+        return rows
+
+    def _generator(self, arm: str):
+        answerer = self.answerer(arm)
+        if answerer.endpoint is not None:
+            answerer._generator = answerer.endpoint_generator(arm)
+        return answerer.generator
+
+    @staticmethod
+    def _row(key: str, q: EvalQuestion, arm: str, text: str, contexts: list[dict], model: str) -> dict:
+        from memo.serving.citations import citations
+        from memo.serving.prompt import split_answer
+
+        reasoning, final = split_answer(text)
+        cited, invalid = citations(final, contexts, q.question) if contexts else ([], [])
+        return {"key": key, "kind": "answer", "qid": q.qid, "arm": arm, "model": model, "answer": final,
+                "reasoning": reasoning, "citations": cited, "invalid_citations": invalid,
+                "contexts": [{k: c[k] for k in ("source", "section", "text")} for c in contexts]}

@@ -1,0 +1,154 @@
+"""The `memo bench` recipe: load and resolve the questions, answer them in every arm, score the
+answers (without and, when asked, with a judge), summarize and write the report.
+
+    memo bench ../shared/qa/tts_join_faq.jsonl --company TTS --adapter runs/tts-adapter --out runs/bench
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from memo.errors import MemoError
+from memo.eval.answering import ArmAnswerer
+from memo.eval.cache import BenchCache
+from memo.eval.questions import EvalQuestion, load_questions, print_warnings, resolve
+from memo.serving.answer import ADAPTER_MODES, MODES, RETRIEVAL_MODES
+
+
+@dataclass
+class BenchOptions:
+    files: list[Path]
+    out: Path
+    arms: list[str] = field(default_factory=lambda: list(MODES))
+    adapter: str | None = None  # a folder, or with --endpoint the adapter's served name
+    endpoint: str | None = None
+    model: str | None = None  # the base model's served name at --endpoint
+    company: str | None = None
+    role: str | None = None
+    limit: int | None = None
+    seed: int = 0
+    batch_size: int = 8  # answers decoded together: x2.5 answers/min over one at a time (bench_serve)
+    timeout: float = 120.0
+    judge_endpoint: str | None = None
+    judge_model: str | None = None
+    judge_runs: int = 1
+    judge_timeout: float = 180.0
+    baseline: Path | None = None
+
+    @classmethod
+    def parse_arms(cls, text: str) -> list[str]:
+        arms = [a.strip() for a in text.split(",") if a.strip()]
+        unknown = [a for a in arms if a not in MODES]
+        if unknown or not arms:
+            raise MemoError(f"--arms {text!r}: use a comma-separated subset of {','.join(MODES)}")
+        return list(dict.fromkeys(arms))
+
+    def validate(self) -> None:
+        if any(a in ADAPTER_MODES for a in self.arms) and not self.adapter and not self.endpoint:
+            raise MemoError(f"--arms {','.join(self.arms)} includes ft/hybrid, which need --adapter DIR "
+                            f"(the --out folder of `memo train`); or drop them from --arms")
+        if self.adapter and not self.endpoint and not Path(self.adapter).is_dir():
+            raise MemoError(f"--adapter {self.adapter}: no such folder")
+        if bool(self.judge_endpoint) != bool(self.judge_model):
+            raise MemoError("--judge-endpoint and --judge-model go together (the judge's URL and model name)")
+        for flag, value in (("--judge-runs", self.judge_runs), ("--batch-size", self.batch_size)):
+            if value < 1:
+                raise MemoError(f"{flag} must be at least 1, not {value}")
+        if self.baseline and not self.baseline.is_file():
+            raise MemoError(f"--baseline {self.baseline}: no such file (give an earlier run's summary.json)")
+        if self.out.exists() and not self.out.is_dir():
+            raise MemoError(f"--out {self.out} is a file; give a folder")
+
+
+def _load(opts: BenchOptions, settings) -> tuple[list[EvalQuestion], ArmAnswerer]:
+    from memo.serving.endpoint import Endpoint
+
+    questions = load_questions(opts.files, opts.limit, opts.seed, opts.company, opts.role)
+    endpoint = Endpoint(opts.endpoint, opts.timeout) if opts.endpoint else None
+    adapter = Path(opts.adapter) if opts.adapter and not endpoint else None
+    arms = ArmAnswerer(settings, adapter, endpoint, opts.model, opts.adapter if endpoint else None,
+                       opts.batch_size)
+    if any(a in RETRIEVAL_MODES for a in opts.arms):
+        print_warnings(resolve(questions, arms.retriever, needs_company=True))
+    return questions, arms
+
+
+def _corpus_hashes(questions: list[EvalQuestion], arms: ArmAnswerer) -> dict[str, str]:
+    from memo.finetune.synth_data import company_corpus_hash
+    from memo.ingestion.indexer import slug
+
+    names = {q.indexed_company for q in questions if q.indexed_company}
+    return {name: company_corpus_hash(arms.retriever, slug(name)) for name in names}
+
+
+def run_bench(opts: BenchOptions, settings, progress) -> dict:
+    """Answer, score and report; returns the summary (also written to OUT/summary.json)."""
+    from memo.eval.report import write_report
+    from memo.eval.scoring import TextVectors, score_all
+    from memo.eval.summary import compare, read_baseline, result_rows, summarize
+
+    opts.validate()
+    baseline = read_baseline(opts.baseline) if opts.baseline else None
+    clock: dict[str, float] = {}
+    started = time.monotonic()
+    questions, arms = _load(opts, settings)
+    vectors = TextVectors(arms.plain.retriever.embedder if any(a in RETRIEVAL_MODES for a in opts.arms)
+                          else _embedder(settings))
+    judge = _judge(opts, vectors)
+    corpus = _corpus_hashes(questions, arms)
+    cache = BenchCache(opts.out)
+    clock["load"] = time.monotonic() - started
+    answers: dict[str, dict] = {}
+    for arm in opts.arms:
+        task = progress.task(f"{arm}", len(questions))
+        t0 = time.monotonic()
+        answers[arm] = arms.answer_all(arm, questions, cache, corpus, lambda n, t=task: progress.advance(t, n))
+        clock[f"generate {arm}"] = time.monotonic() - t0
+    t0 = time.monotonic()
+    task = progress.task("scoring", sum(len(rows) for rows in answers.values()))
+    scores = score_all(questions, answers, arms.retriever if any(a in RETRIEVAL_MODES for a in opts.arms) else None,
+                       vectors, cache, lambda n: progress.advance(task, n))
+    clock["score"] = time.monotonic() - t0
+    judged: dict = {}
+    if judge is not None:
+        t0 = time.monotonic()
+        task = progress.task("judging", None)
+        judged = judge.score_all(questions, answers, cache, lambda n: progress.advance(task, n))
+        clock["judge"] = time.monotonic() - t0
+    rows = result_rows(questions, answers, scores, judged)
+    summary = summarize(rows, opts.arms, opts.seed, _settings_record(opts, settings, arms))
+    summary["seconds"] = {k: round(v, 1) for k, v in clock.items()} | {"total": round(time.monotonic() - started, 1)}
+    if judge is not None:
+        summary["judge"] = {"model": judge.model, "runs": judge.runs, "failures_this_run": dict(judge.failures)}
+    if baseline is not None:
+        summary["baseline"] = {"path": str(opts.baseline), "changes": compare(summary, baseline)}
+    write_report(opts.out, summary, rows)
+    return summary
+
+
+def _embedder(settings):
+    from memo.ingestion.embedder import Embedder
+    from memo.serving.models import pick_device
+
+    return Embedder(settings.model.embedder, device=pick_device(settings.model.device))
+
+
+def _judge(opts: BenchOptions, vectors):
+    if not opts.judge_endpoint:
+        return None
+    from memo.eval.judge import Judge
+
+    return Judge(opts.judge_endpoint, opts.judge_model, vectors.ragas(), opts.judge_runs, opts.judge_timeout)
+
+
+def _settings_record(opts: BenchOptions, settings, arms: ArmAnswerer) -> dict:
+    """What the report says it ran with (no secrets: keys are never part of the options)."""
+    return {"files": [str(f) for f in opts.files], "arms": opts.arms, "adapter": opts.adapter,
+            "endpoint": opts.endpoint, "model": opts.model, "limit": opts.limit, "seed": opts.seed,
+            "company": opts.company, "role": opts.role, "batch_size": opts.batch_size,
+            "profile": settings.model.profile, "embedder": settings.model.embedder,
+            "decoding": json.loads(json.dumps(arms.decoding.__dict__)),
+            "judge_endpoint": opts.judge_endpoint, "judge_model": opts.judge_model, "judge_runs": opts.judge_runs}

@@ -1,0 +1,97 @@
+"""report.html: the Markdown report's tables plus plots (inline SVG) and every answer side by side,
+in one file with no scripts and nothing fetched when it is opened.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from memo.eval.plots import curve, intervals
+from memo.eval.report import NOTE, cell, main_table, pairs_table
+
+STYLE = """body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:1200px;color:#222}
+table{border-collapse:collapse;margin:.6em 0 1.4em}td,th{border:1px solid #ccc;padding:4px 8px;
+text-align:left;vertical-align:top}th{background:#f3f3f3}.plots{display:flex;flex-wrap:wrap;gap:12px}
+.plot .t{font-weight:600;font-size:13px}.plot .l{font-size:12px}.plot .k{font-size:10px;fill:#666}
+.reg{color:#b00;font-weight:600}details{margin:.3em 0}pre{white-space:pre-wrap;margin:0}
+.muted{color:#666}"""
+
+
+def _html_table(header: list[str], body: list[list[str]], css: str = "") -> str:
+    head = "".join(f"<th>{escape(h)}</th>" for h in header)
+    rows = "".join("<tr>" + "".join(f"<td>{_mark(c)}</td>" for c in row) + "</tr>" for row in body)
+    return f'<table class="{css}"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
+
+
+def _mark(text: str) -> str:
+    text = escape(text)
+    return text.replace("**regression**", '<span class="reg">regression</span>')
+
+
+def _metric_plots(summary: dict) -> str:
+    plots = []
+    for metric in summary["metrics"]:
+        rows = [(arm, *(summary["table"][arm].get(metric, {}).get(k) for k in ("mean", "low", "high")))
+                for arm in summary["arms"] if metric in summary["table"][arm]]
+        if rows:
+            plots.append(intervals(summary["labels"].get(metric, metric), rows))
+    return '<div class="plots">' + "".join(plots) + "</div>"
+
+
+def _pair_plots(summary: dict) -> str:
+    plots = []
+    for metric in summary["metrics"]:
+        rows = [(pair, d[metric]["mean"], d[metric]["low"], d[metric]["high"])
+                for pair, d in summary["pairs"].items() if metric in d]
+        if rows:
+            plots.append(intervals(summary["labels"].get(metric, metric) + ": difference", rows,
+                                   lo=-1.0, hi=1.0, zero=True))
+    return '<div class="plots">' + "".join(plots) + "</div>"
+
+
+def _breakdowns(summary: dict) -> str:
+    parts = []
+    for title, field in (("category", "by_category"), ("company", "by_company")):
+        parts.append(f"<h2>By {title}</h2>")
+        for group, data in summary[field].items():
+            body = [[summary["labels"].get(m, m)] + [cell(data["table"][arm].get(m)) for arm in summary["arms"]]
+                    for m in summary["metrics"] if any(m in data["table"][arm] for arm in summary["arms"])]
+            parts.append(f"<h3>{escape(group)} <span class=muted>({data['questions']} questions)</span></h3>")
+            parts.append(_html_table(["metric", *summary["arms"]], body, "breakdown"))
+    return "".join(parts)
+
+
+def _answers(rows: list[dict], arms: list[str]) -> str:
+    by_question: dict[str, dict] = {}
+    for row in rows:
+        by_question.setdefault(row["qid"], {})[row["arm"]] = row
+    parts = ["<h2>Answers</h2>"]
+    for qid, per_arm in by_question.items():
+        first = next(iter(per_arm.values()))
+        body = []
+        for arm in arms:
+            row = per_arm.get(arm)
+            if row:
+                scores = ", ".join(f"{k} {v:.2f}" for k, v in row["scores"].items() if isinstance(v, float))
+                body.append([arm, row["answer"], scores])
+        parts.append(f"<details><summary>{escape(qid)}: {escape(first['question'])}</summary>"
+                     f"<p class=muted>reference: {escape(first['reference'] or '(none)')}</p>"
+                     + _html_table(["arm", "answer", "scores"], body, "answers") + "</details>")
+    return "".join(parts)
+
+
+def render_html(summary: dict, rows: list[dict]) -> str:
+    s = summary["settings"]
+    title = f"memo bench: {', '.join(summary['arms'])} on {summary['questions']} questions"
+    parts = [f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{escape(title)}</title>"
+             f"<style>{STYLE}</style></head><body><h1>{escape(title)}</h1>",
+             f"<p class=muted>Files: {escape(', '.join(s['files']))}; profile {escape(s['profile'])}; adapter: "
+             f"{escape(str(s['adapter'] or '-'))}; judge: {escape(str(s['judge_model'] or 'none'))}; "
+             f"seed {s['seed']}; {summary['seconds'].get('total')} s.</p><p>{escape(NOTE)}</p>",
+             _html_table(*main_table(summary), "summary"), "<h2>Each metric per arm</h2>", _metric_plots(summary)]
+    if summary["pairs"]:
+        parts += ["<h2>Paired differences</h2>", _pair_plots(summary), _html_table(*pairs_table(summary), "pairs")]
+    if summary["hit_curve"]:
+        parts += ["<h2>Retrieval</h2>", curve("hit@k: evidence document in the top k", summary["hit_curve"])]
+    parts += [_breakdowns(summary), _answers(rows, summary["arms"]), "</body></html>"]
+    return "\n".join(parts)

@@ -1,0 +1,122 @@
+"""From per-question scores to the report's numbers: per arm and metric a mean with its bootstrap
+interval, paired differences between arms, breakdowns by category and company, the hit@k curve,
+the judge's spread, and changes against a baseline summary.json.
+"""
+
+from __future__ import annotations
+
+import json
+from itertools import combinations
+from pathlib import Path
+
+from memo.errors import MemoError
+from memo.eval import stats
+from memo.eval.judge import JUDGE_METRICS
+from memo.eval.questions import EvalQuestion
+from memo.eval.scoring import ANSWER_METRICS, RETRIEVAL_METRICS
+
+LABELS = {"rouge_l": "ROUGE-L", "chrf": "chrF", "semantic_similarity": "semantic sim.", "hit@1": "hit@1",
+          "hit@5": "hit@5", "mrr": "MRR", "context_id_precision": "ctx ID precision",
+          "context_id_recall": "ctx ID recall", "citation_validity": "citation validity",
+          "faithfulness": "faithfulness", "answer_relevancy": "relevancy", "context_precision": "ctx precision",
+          "context_recall": "ctx recall", "factual_correctness": "factual corr."}
+
+
+def result_rows(questions: list[EvalQuestion], answers: dict, scores: dict, judged: dict) -> list[dict]:
+    """One row per (question, arm): the question, the answer, its contexts and every score."""
+    rows = []
+    for q in questions:
+        for arm, by_qid in answers.items():
+            answer = by_qid[q.qid]
+            row_scores = {k: v for k, v in scores[arm][q.qid].items() if k != "hits"}
+            runs = judged.get(arm, {}).get(q.qid, {})
+            row_scores.update({metric: stats.mean_of(values) for metric, values in runs.items()})
+            rows.append({"qid": q.qid, "arm": arm, "question": q.question, "company": q.company,
+                         "role": q.role, "category": q.category, "reference": q.reference,
+                         "evidence": q.evidence_sources, "model": answer["model"], "answer": answer["answer"],
+                         "reasoning": answer["reasoning"], "contexts": answer["contexts"],
+                         "citations": answer["citations"], "invalid_citations": answer["invalid_citations"],
+                         "scores": row_scores, "judge_runs": runs, "hits": scores[arm][q.qid].get("hits")})
+    return rows
+
+
+def metric_names(rows: list[dict]) -> list[str]:
+    present = {m for r in rows for m in r["scores"]}
+    return [m for m in (*ANSWER_METRICS, *RETRIEVAL_METRICS, *JUDGE_METRICS) if m in present]
+
+
+def _values(rows: list[dict], arm: str, metric: str, qids: list[str]) -> list[float | None]:
+    by_qid = {r["qid"]: r["scores"].get(metric) for r in rows if r["arm"] == arm}
+    return [by_qid.get(qid) for qid in qids]
+
+
+def summarize(rows: list[dict], arms: list[str], seed: int, settings: dict) -> dict:
+    qids = list(dict.fromkeys(r["qid"] for r in rows))
+    metrics = metric_names(rows)
+    table = {arm: {m: stats.bootstrap(_values(rows, arm, m, qids), seed).as_dict() for m in metrics
+                   if any(stats.measured(v) for v in _values(rows, arm, m, qids))} for arm in arms}
+    pairs = {f"{a} - {b}": {m: stats.paired(_values(rows, a, m, qids), _values(rows, b, m, qids), seed).as_dict()
+                            for m in metrics if m in table[a] and m in table[b]}
+             for b, a in combinations(arms, 2)}
+    return {"questions": len(qids), "arms": arms, "metrics": metrics, "labels": LABELS,
+            "settings": settings, "table": table, "pairs": pairs,
+            "by_category": _breakdown(rows, arms, metrics, "category", seed),
+            "by_company": _breakdown(rows, arms, metrics, "company", seed),
+            "hit_curve": _hit_curve(rows, arms), "judge_spread": _judge_spread(rows, arms)}
+
+
+def _breakdown(rows: list[dict], arms: list[str], metrics: list[str], field: str, seed: int) -> dict:
+    groups = sorted({str(r[field]) for r in rows})
+    out: dict = {}
+    for group in groups:
+        qids = list(dict.fromkeys(r["qid"] for r in rows if str(r[field]) == group))
+        out[group] = {"questions": len(qids), "table": {
+            arm: {m: stats.bootstrap(_values(rows, arm, m, qids), seed).as_dict() for m in metrics
+                  if any(stats.measured(v) for v in _values(rows, arm, m, qids))} for arm in arms}}
+    return out
+
+
+def _hit_curve(rows: list[dict], arms: list[str]) -> dict[str, list[float]]:
+    """Per retrieval arm, hit@k for k = 1..depth averaged over questions with evidence."""
+    curves = {}
+    for arm in arms:
+        lists = [r["hits"] for r in rows if r["arm"] == arm and r.get("hits")]
+        if lists:
+            curves[arm] = [sum(h[k] for h in lists) / len(lists) for k in range(len(lists[0]))]
+    return curves
+
+
+def _judge_spread(rows: list[dict], arms: list[str]) -> dict:
+    out: dict = {}
+    for arm in arms:
+        for metric in JUDGE_METRICS:
+            runs = [r["judge_runs"][metric] for r in rows if r["arm"] == arm and metric in r["judge_runs"]]
+            value = stats.spread(runs)
+            if value is not None:
+                out.setdefault(arm, {})[metric] = value
+    return out
+
+
+def read_baseline(path: Path) -> dict:
+    try:
+        baseline = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise MemoError(f"--baseline {path}: cannot read it as JSON ({exc}); give an earlier run's "
+                        f"summary.json") from None
+    if not isinstance(baseline, dict) or "table" not in baseline:
+        raise MemoError(f"--baseline {path} is not a `memo bench` summary.json (no `table`)")
+    return baseline
+
+
+def compare(summary: dict, baseline: dict) -> dict:
+    """{arm: {metric: {"old", "change", "regression"}}} for what both runs measured."""
+    out: dict = {}
+    for arm, metrics in summary["table"].items():
+        for metric, estimate in metrics.items():
+            old = baseline["table"].get(arm, {}).get(metric, {}).get("mean")
+            if old is None or estimate["mean"] is None:
+                continue
+            new = stats.Estimate(**estimate)
+            out.setdefault(arm, {})[metric] = {"old": old, "change": estimate["mean"] - old,
+                                               "regression": stats.regression(new, old)}
+    return out

@@ -5,6 +5,7 @@ once, each retrieval done once per question and shared by the retrieval arms.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -45,6 +46,7 @@ class ArmAnswerer:
         self.plain = Answerer(settings, endpoint=endpoint, served_model=served_model)
         self.tuned = Answerer(settings, adapter=adapter, endpoint=endpoint, served_adapter=served_adapter)
         self._retriever = None
+        self.seconds = {"retrieval": 0.0, "generation": 0.0}  # where answering time goes
 
     @property
     def retriever(self) -> SharedRetriever:
@@ -95,11 +97,15 @@ class ArmAnswerer:
                 pending.append((key, q))
         if pending:
             generator = self._generator(arm)
+            started = time.monotonic()
             prepared = [(key, q, *self.messages(q, arm)) for key, q in pending]
+            self.seconds["retrieval"] += time.monotonic() - started
             prepared.sort(key=lambda item: sum(len(m["content"]) for m in item[2]))  # little padding
             for start in range(0, len(prepared), self.batch_size):
                 group = prepared[start:start + self.batch_size]
+                started = time.monotonic()
                 texts = generator.generate_batch([g[2] for g in group], self.decoding, self.batch_size)
+                self.seconds["generation"] += time.monotonic() - started
                 new = [self._row(key, q, arm, text, contexts, generator.name)
                        for (key, q, _, contexts), text in zip(group, texts)]
                 cache.put(new)

@@ -102,16 +102,17 @@ def run_bench(opts: BenchOptions, settings, progress) -> dict:
     cache = BenchCache(opts.out)
     clock["load"] = time.monotonic() - started
     answers: dict[str, dict] = {}
+    t0 = time.monotonic()
     for arm in opts.arms:
         task = progress.task(f"{arm}", len(questions))
-        t0 = time.monotonic()
         answers[arm] = arms.answer_all(arm, questions, cache, corpus, lambda n, t=task: progress.advance(t, n))
-        clock[f"generate {arm}"] = time.monotonic() - t0
+    clock["answering"] = time.monotonic() - t0  # model loads + retrieval + generation
+    clock.update(arms.seconds)
     t0 = time.monotonic()
     task = progress.task("scoring", sum(len(rows) for rows in answers.values()))
     scores = score_all(questions, answers, arms.retriever if any(a in RETRIEVAL_MODES for a in opts.arms) else None,
                        vectors, cache, lambda n: progress.advance(task, n))
-    clock["score"] = time.monotonic() - t0
+    clock["scoring"] = time.monotonic() - t0
     judged: dict = {}
     if judge is not None:
         t0 = time.monotonic()

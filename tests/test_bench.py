@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO_ROOT, JsonHandler
-from tests.test_ask_endpoint import free_port
+from tests.test_ask_endpoint import KEY, free_port, server  # noqa: F401  (fixture)
 from tests.test_synth import demo, demo_home  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.slow
@@ -171,6 +171,19 @@ def judge_url():
     yield f"http://127.0.0.1:{httpd.server_address[1]}/v1"
     httpd.shutdown()
     httpd.server_close()
+
+
+def test_bench_through_an_endpoint_picks_base_and_adapter_per_arm(demo_home, smollm2_dir, server, tmp_path):  # noqa: F811
+    url, state = server
+    state["requests"].clear()
+    done = bench(demo_home, smollm2_dir, "--demo", "--arms", "rag,ft", "--limit", "2", "--max-new-tokens", "16",
+                 "--endpoint", url, "--out", str(tmp_path / "e"), "--json", env={"MEMO_API_KEY": KEY})
+    assert done.returncode == 0, done.stderr
+    rows = rows_of(tmp_path / "e")
+    assert {(r["arm"], r["model"]) for r in rows} == {("rag", "smol"), ("ft", "interview")}
+    assert len(state["requests"]) == 4 and all(r["max_tokens"] == 16 for r in state["requests"])
+    assert all(r["answer"].strip() for r in rows)
+    assert KEY not in (tmp_path / "e" / "summary.json").read_text() + done.stderr
 
 
 ONE = ["--demo", "--arms", "rag", "--limit", "1", "--seed", "2", "--max-new-tokens", "24"]  # tidewell-01

@@ -94,7 +94,8 @@ def render_markdown(summary: dict) -> str:
             lines += [f"**{group}** ({data['questions']} questions)", ""]
             body = [[summary["labels"].get(m, m)] + [_mean(data["table"][arm].get(m)) for arm in summary["arms"]]
                     for m in summary["metrics"] if any(m in data["table"][arm] for arm in summary["arms"])]
-            lines += _table(["metric", *summary["arms"]], body) + [""]
+            lines += (_table(["metric", *summary["arms"]], body) if body else
+                      ["nothing measured (no reference answers or evidence)"]) + [""]
     if summary["hit_curve"]:
         lines += ["## Retrieval: hit@k", ""]
         depth = len(next(iter(summary["hit_curve"].values())))

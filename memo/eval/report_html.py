@@ -57,7 +57,8 @@ def _breakdowns(summary: dict) -> str:
             body = [[summary["labels"].get(m, m)] + [cell(data["table"][arm].get(m)) for arm in summary["arms"]]
                     for m in summary["metrics"] if any(m in data["table"][arm] for arm in summary["arms"])]
             parts.append(f"<h3>{escape(group)} <span class=muted>({data['questions']} questions)</span></h3>")
-            parts.append(_html_table(["metric", *summary["arms"]], body, "breakdown"))
+            parts.append(_html_table(["metric", *summary["arms"]], body, "breakdown") if body else
+                         "<p class=muted>nothing measured (no reference answers or evidence)</p>")
     return "".join(parts)
 
 

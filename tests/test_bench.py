@@ -48,7 +48,8 @@ def rows_of(out: Path) -> list[dict]:
 
 def test_small_bench_answers_every_question_in_every_arm(first_run):
     out, summary = first_run
-    assert {p.name for p in out.iterdir()} >= {"report.md", "report.html", "results.jsonl", "summary.json", "cache.jsonl"}
+    written = {p.name for p in out.iterdir()}
+    assert written >= {"report.md", "report.html", "results.jsonl", "summary.json", "cache.jsonl"}
     assert json.loads((out / "summary.json").read_text()) == summary
     assert summary["questions"] == 3 and summary["arms"] == ["base", "rag"]
     rows = rows_of(out)
@@ -74,7 +75,8 @@ def test_small_bench_answers_every_question_in_every_arm(first_run):
     assert "| metric | base | rag |" in report and "| rag - base |" in report
 
 
-def test_rerun_resumes_from_the_cache_and_compares_with_a_baseline(first_run, demo_home, smollm2_dir, tmp_path):  # noqa: F811
+def test_rerun_resumes_from_the_cache_and_compares_with_a_baseline(first_run, demo_home, smollm2_dir,  # noqa: F811
+                                                                   tmp_path):
     out, summary = first_run
     copy = tmp_path / "again"
     shutil.copytree(out, copy)
@@ -173,7 +175,8 @@ def judge_url():
     httpd.server_close()
 
 
-def test_bench_through_an_endpoint_picks_base_and_adapter_per_arm(demo_home, smollm2_dir, server, tmp_path):  # noqa: F811
+def test_bench_through_an_endpoint_picks_base_and_adapter_per_arm(demo_home, smollm2_dir, server,  # noqa: F811
+                                                                   tmp_path):
     url, state = server
     state["requests"].clear()
     done = bench(demo_home, smollm2_dir, "--demo", "--arms", "rag,ft", "--limit", "2", "--max-new-tokens", "16",
@@ -192,7 +195,8 @@ ONE = ["--demo", "--arms", "rag", "--limit", "1", "--seed", "2", "--max-new-toke
 def test_judged_metrics_with_repeated_runs(demo_home, smollm2_dir, judge_url, tmp_path):  # noqa: F811
     JudgeServer.mode = "ok"
     done = bench(demo_home, smollm2_dir, *ONE, "--out", str(tmp_path / "j"), "--judge-endpoint", judge_url,
-                 "--judge-model", "judge-1", "--judge-runs", "2", "--json", env={"MEMO_JUDGE_API_KEY": "sk-judge-secret"})
+                 "--judge-model", "judge-1", "--judge-runs", "2", "--json",
+                 env={"MEMO_JUDGE_API_KEY": "sk-judge-secret"})
     assert done.returncode == 0, done.stderr
     summary = json.loads(done.stdout)
     table = summary["table"]["rag"]

@@ -72,7 +72,11 @@ def _load(opts: BenchOptions, settings) -> tuple[list[EvalQuestion], ArmAnswerer
     arms = ArmAnswerer(settings, adapter, endpoint, opts.model, opts.adapter if endpoint else None,
                        opts.batch_size)
     if any(a in RETRIEVAL_MODES for a in opts.arms):
-        print_warnings(resolve(questions, arms.retriever, needs_company=True))
+        warnings = resolve(questions, arms.retriever, needs_company=True)
+        if adapter is not None:  # an adapter trained on an older state of a company's documents
+            for name in sorted({q.indexed_company for q in questions}):
+                warnings += arms.tuned.warnings(name)
+        print_warnings(warnings)
     return questions, arms
 
 

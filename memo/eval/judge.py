@@ -27,7 +27,8 @@ def judge_inputs(metric: str, arm: str, q: EvalQuestion, row: dict) -> dict | No
     contexts = [c["text"] for c in row["contexts"]]
     retrieval = arm in RETRIEVAL_MODES and bool(contexts)
     if metric == "faithfulness":
-        return {"user_input": q.question, "response": row["answer"], "retrieved_contexts": contexts} if retrieval else None
+        return {"user_input": q.question, "response": row["answer"], "retrieved_contexts": contexts} \
+            if retrieval else None
     if metric == "answer_relevancy":
         return {"user_input": q.question, "response": row["answer"]}
     if not q.reference:
@@ -127,7 +128,7 @@ class Judge:
         try:
             result = await asyncio.wait_for(metric.ascore(**inputs), self.timeout)
             value = float(result.value)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             self.failures["timeout"] += 1
             return None
         except Exception as exc:  # a judge's failure of any kind leaves the score unmeasured

@@ -30,7 +30,7 @@ def _ragas():
     import os
 
     os.environ.setdefault("RAGAS_DO_NOT_TRACK", "true")
-    import ragas.metrics.collections as collections
+    from ragas.metrics import collections
 
     return collections
 

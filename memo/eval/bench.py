@@ -91,31 +91,47 @@ def _corpus_hashes(questions: list[EvalQuestion], arms: ArmAnswerer) -> dict[str
 def run_bench(opts: BenchOptions, settings, progress) -> dict:
     """Answer, score and report; returns the summary (also written to OUT/summary.json)."""
     from memo.eval.report import write_report
-    from memo.eval.scoring import TextVectors, score_all
+    from memo.eval.scoring import TextVectors
     from memo.eval.summary import compare, read_baseline, result_rows, summarize
 
     opts.validate()
     baseline = read_baseline(opts.baseline) if opts.baseline else None
-    clock: dict[str, float] = {}
     started = time.monotonic()
     questions, arms = _load(opts, settings)
-    vectors = TextVectors(arms.plain.retriever.embedder if any(a in RETRIEVAL_MODES for a in opts.arms)
-                          else _embedder(settings))
-    judge = _judge(opts, vectors)
+    retrieval = any(a in RETRIEVAL_MODES for a in opts.arms)
+    vectors = TextVectors(arms.plain.retriever.embedder if retrieval else _embedder(settings))
+    judge = _judge(opts, vectors)  # an unreachable judge stops the run here, before any answering
     corpus = _corpus_hashes(questions, arms)
     cache = BenchCache(opts.out)
-    clock["load"] = time.monotonic() - started
+    clock = {"load": time.monotonic() - started}
+    answers, scores, judged = _answer_and_score(opts, questions, arms, vectors, judge, cache, corpus, progress, clock)
+    rows = result_rows(questions, answers, scores, judged)
+    summary = summarize(rows, opts.arms, opts.seed, _settings_record(opts, settings, arms))
+    clock["total"] = time.monotonic() - started
+    summary["seconds"] = {k: round(v, 1) for k, v in clock.items()}
+    if judge is not None:
+        summary["judge"] = {"model": judge.model, "runs": judge.runs, "failures_this_run": dict(judge.failures)}
+    if baseline is not None:
+        summary["baseline"] = {"path": str(opts.baseline), "changes": compare(summary, baseline)}
+    write_report(opts.out, summary, rows)
+    return summary
+
+
+def _answer_and_score(opts, questions, arms: ArmAnswerer, vectors, judge, cache, corpus, progress, clock) -> tuple:
+    """(answers, scores, judged scores), each {arm: {qid: ...}}; `clock` gets where time went."""
+    from memo.eval.scoring import score_all
+
     answers: dict[str, dict] = {}
     t0 = time.monotonic()
     for arm in opts.arms:
-        task = progress.task(f"{arm}", len(questions))
+        task = progress.task(arm, len(questions))
         answers[arm] = arms.answer_all(arm, questions, cache, corpus, lambda n, t=task: progress.advance(t, n))
     clock["answering"] = time.monotonic() - t0  # model loads + retrieval + generation
     clock.update(arms.seconds)
     t0 = time.monotonic()
     task = progress.task("scoring", sum(len(rows) for rows in answers.values()))
-    scores = score_all(questions, answers, arms.retriever if any(a in RETRIEVAL_MODES for a in opts.arms) else None,
-                       vectors, cache, lambda n: progress.advance(task, n))
+    retriever = arms.retriever if any(a in RETRIEVAL_MODES for a in opts.arms) else None
+    scores = score_all(questions, answers, retriever, vectors, cache, lambda n: progress.advance(task, n))
     clock["scoring"] = time.monotonic() - t0
     judged: dict = {}
     if judge is not None:
@@ -123,15 +139,7 @@ def run_bench(opts: BenchOptions, settings, progress) -> dict:
         task = progress.task("judging", None)
         judged = judge.score_all(questions, answers, cache, lambda n: progress.advance(task, n))
         clock["judge"] = time.monotonic() - t0
-    rows = result_rows(questions, answers, scores, judged)
-    summary = summarize(rows, opts.arms, opts.seed, _settings_record(opts, settings, arms))
-    summary["seconds"] = {k: round(v, 1) for k, v in clock.items()} | {"total": round(time.monotonic() - started, 1)}
-    if judge is not None:
-        summary["judge"] = {"model": judge.model, "runs": judge.runs, "failures_this_run": dict(judge.failures)}
-    if baseline is not None:
-        summary["baseline"] = {"path": str(opts.baseline), "changes": compare(summary, baseline)}
-    write_report(opts.out, summary, rows)
-    return summary
+    return answers, scores, judged
 
 
 def _embedder(settings):

@@ -61,6 +61,12 @@ def test_memo_serve_runs_vllm_with_the_adapter_and_ask_uses_it(demo_home, smollm
                                 "--mode", "rag", "--json"], capture_output=True, text=True,
                                env={**env, "MEMO_VLLM_PYTHON": ""}, timeout=300)
         assert json.loads(local.stdout)["answer"] == answers["rag"]  # fp32 greedy: the same text
+        bench = subprocess.run([sys.executable, "-m", "memo", "bench", "--demo", "--limit", "2", "--endpoint", url,
+                                "--out", str(tmp_path / "bench"), "--json"],
+                               capture_output=True, text=True, env=env, timeout=600)
+        assert bench.returncode == 0, bench.stderr
+        summary = json.loads(bench.stdout)  # all four arms through vLLM, 8 concurrent requests
+        assert summary["arms"] == ["base", "rag", "ft", "hybrid"] and "rouge_l" in summary["table"]["hybrid"]
     finally:
         server.send_signal(signal.SIGTERM)
         server.communicate(timeout=90)

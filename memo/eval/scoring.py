@@ -12,7 +12,8 @@ from memo.serving.answer import RETRIEVAL_MODES
 
 SCORES_VERSION = 1  # bump when a score's definition changes: cached scores are then recomputed
 ANSWER_METRICS = ("rouge_l", "chrf", "semantic_similarity")
-RETRIEVAL_METRICS = ("hit@1", "hit@5", "mrr", "context_id_precision", "context_id_recall", "citation_validity")
+RANKING_METRICS = ("hit@1", "hit@5", "mrr", "context_id_precision", "context_id_recall")  # same for rag, hybrid
+RETRIEVAL_METRICS = (*RANKING_METRICS, "citation_validity")
 
 
 class TextVectors:

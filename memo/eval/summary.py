@@ -13,7 +13,7 @@ from memo.errors import MemoError
 from memo.eval import stats
 from memo.eval.judge import JUDGE_METRICS
 from memo.eval.questions import EvalQuestion
-from memo.eval.scoring import ANSWER_METRICS, RETRIEVAL_METRICS
+from memo.eval.scoring import ANSWER_METRICS, RANKING_METRICS, RETRIEVAL_METRICS
 
 LABELS = {"rouge_l": "ROUGE-L", "chrf": "chrF", "semantic_similarity": "semantic sim.", "hit@1": "hit@1",
           "hit@5": "hit@5", "mrr": "MRR", "context_id_precision": "ctx ID precision",
@@ -55,8 +55,9 @@ def summarize(rows: list[dict], arms: list[str], seed: int, settings: dict) -> d
     metrics = metric_names(rows)
     table = {arm: {m: stats.bootstrap(_values(rows, arm, m, qids), seed).as_dict() for m in metrics
                    if any(stats.measured(v) for v in _values(rows, arm, m, qids))} for arm in arms}
+    compared = [m for m in metrics if m not in RANKING_METRICS]  # rag and hybrid share one retrieval
     pairs = {f"{a} - {b}": {m: stats.paired(_values(rows, a, m, qids), _values(rows, b, m, qids), seed).as_dict()
-                            for m in metrics if m in table[a] and m in table[b]}
+                            for m in compared if m in table[a] and m in table[b]}
              for b, a in combinations(arms, 2)}
     return {"questions": len(qids), "arms": arms, "metrics": metrics, "labels": LABELS,
             "settings": settings, "table": table, "pairs": pairs,

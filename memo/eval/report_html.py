@@ -44,7 +44,7 @@ def _pair_plots(summary: dict) -> str:
         rows = [(pair, d[metric]["mean"], d[metric]["low"], d[metric]["high"])
                 for pair, d in summary["pairs"].items() if metric in d]
         if rows:
-            widest = max(abs(v) for row in rows for v in row[1:] if v is not None)
+            widest = max((abs(v) for row in rows for v in row[1:] if v is not None), default=1.0)
             span = next((s for s in (0.05, 0.1, 0.25, 0.5) if widest <= s), 1.0)  # zoom to the intervals
             plots.append(intervals(summary["labels"].get(metric, metric) + ": difference", rows,
                                    lo=-span, hi=span, zero=True))

@@ -9,7 +9,8 @@ Each question's messages are prepared once by memo (`Answerer.prepare`, mode rag
 packing), then answered three ways with the same greedy decoding (repetition penalty 1.1):
 
   (a) in-process, one at a time: `LocalGenerator.generate`, what `memo ask` does;
-  (b) in-process, batched: memo's batched generator (`LocalCompleter`, left-padded, --batch-size);
+  (b) in-process, batched: `LocalGenerator.generate_batch` (left-padded, --batch-size), what
+      `memo bench` and `memo synth` do;
   (c) vLLM's OpenAI-compatible server started by `memo serve` (needs scripts/install_vllm.sh),
       --concurrency requests in flight through `EndpointGenerator` (server startup not timed).
 
@@ -70,7 +71,6 @@ def main() -> None:
         p.add_argument("--batch-size", type=int, default=8), p.add_argument("--concurrency", type=int, default=8),
         p.add_argument("--dtype", default="auto"), p.add_argument("--no-vllm", action="store_true")))
     from memo.cli import DEMO_COMPANY, demo_corpus
-    from memo.finetune.completers import LocalCompleter
     from memo.ingestion.indexer import Target, index_corpus
     from memo.serving.answer import Answerer, load_generator
     from memo.serving.generator import Decoding
@@ -85,9 +85,8 @@ def main() -> None:
     tokenizer = local.llm.tokenizer
     arms = [timed("in-process, one at a time", lambda cs: [local.generate(c, decoding) for c in cs],
                   conversations, tokenizer)]
-    batched = LocalCompleter(local.llm, local.template, args.batch_size)
     arms.append(timed(f"in-process, batches of {args.batch_size}",
-                      lambda cs: batched.chat(cs, args.max_new_tokens), conversations, tokenizer))
+                      lambda cs: local.generate_batch(cs, decoding, args.batch_size), conversations, tokenizer))
     if not args.no_vllm:
         from memo.serving.endpoint import Endpoint, EndpointGenerator
 

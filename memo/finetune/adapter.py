@@ -96,7 +96,7 @@ def stale_warning(info: dict[str, Any], corpus_hash: str, company: str) -> str |
 
 def attach(model: Any, adapter: Path) -> Any:
     """The model with the adapter's LoRA weights merged in for inference (peft): as fast as the
-    base model (unmerged LoRA adds a matmul pair per layer and token) and the same answers."""
+    base model (unmerged LoRA adds a matmul pair per layer and token), equal up to float rounding."""
     from memo.errors import require
 
     peft = require("peft", "pip install 'memo[finetune]'")

@@ -185,7 +185,7 @@ def test_each_text_is_embedded_once_and_served_to_ragas(memo_env):
     calls: list[list[str]] = []
     encode = embedder.encode
     embedder.encode = lambda texts, *a, **k: calls.append(list(texts)) or encode(texts, *a, **k)
-    vectors = TextVectors(embedder)
+    vectors = TextVectors(lambda: embedder)
     vectors.prime(["27 days of paid leave", "a week of on-call", "27 days of paid leave", ""])
     assert calls == [["27 days of paid leave", "a week of on-call"]]
     same = semantic_similarity("27 days of paid leave", "27 days of paid leave", vectors.ragas())

@@ -19,13 +19,22 @@ from memo.serving.prompt import build_messages
 
 class SharedRetriever:
     """One retrieval per (question, company, role), deep enough for hit@k: `retrieve(k)` returns
-    the first k of it (memo's ranking keeps its order as k grows)."""
+    the first k of it (memo's ranking keeps its order as k grows). The index opens on first use."""
 
-    def __init__(self, retriever):
-        self.inner = retriever
+    def __init__(self, settings):
+        self.settings = settings
+        self._inner = None
         self._ranked: dict[tuple, list] = {}
 
-    def __getattr__(self, name: str):
+    @property
+    def inner(self):
+        if self._inner is None:
+            from memo.retrieval.hybrid import HybridRetriever
+
+            self._inner = HybridRetriever(self.settings)
+        return self._inner
+
+    def __getattr__(self, name: str):  # scope, companies, roles, metas, embedder...
         return getattr(self.inner, name)
 
     def retrieve(self, query: str, company: str, role: str | None = None, k: int | None = None) -> list:
@@ -43,17 +52,11 @@ class ArmAnswerer:
         self.settings = settings
         self.batch_size = batch_size
         self.decoding = Decoding.from_config(settings.generation)
-        self.plain = Answerer(settings, endpoint=endpoint, served_model=served_model)
-        self.tuned = Answerer(settings, adapter=adapter, endpoint=endpoint, served_adapter=served_adapter)
-        self._retriever = None
+        self.retriever = SharedRetriever(settings)
+        self.plain = Answerer(settings, self.retriever, endpoint=endpoint, served_model=served_model)
+        self.tuned = Answerer(settings, self.retriever, adapter=adapter, endpoint=endpoint,
+                              served_adapter=served_adapter)
         self.seconds = {"retrieval": 0.0, "generation": 0.0}  # where answering time goes
-
-    @property
-    def retriever(self) -> SharedRetriever:
-        if self._retriever is None:
-            self._retriever = SharedRetriever(self.plain.retriever)
-            self.plain._retriever = self.tuned._retriever = self._retriever
-        return self._retriever
 
     def answerer(self, arm: str) -> Answerer:
         return self.tuned if arm in ADAPTER_MODES else self.plain
@@ -96,7 +99,7 @@ class ArmAnswerer:
             else:
                 pending.append((key, q))
         if pending:
-            generator = self._generator(arm)
+            generator = self.answerer(arm).generator_for(arm)
             started = time.monotonic()
             prepared = [(key, q, *self.messages(q, arm)) for key, q in pending]
             self.seconds["retrieval"] += time.monotonic() - started
@@ -112,12 +115,6 @@ class ArmAnswerer:
                 rows.update((row["qid"], row) for row in new)
                 on_done(len(group))
         return rows
-
-    def _generator(self, arm: str):
-        answerer = self.answerer(arm)
-        if answerer.endpoint is not None:
-            answerer._generator = answerer.endpoint_generator(arm)
-        return answerer.generator
 
     @staticmethod
     def _row(key: str, q: EvalQuestion, arm: str, text: str, contexts: list[dict], model: str) -> dict:

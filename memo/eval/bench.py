@@ -99,7 +99,7 @@ def run_bench(opts: BenchOptions, settings, progress) -> dict:
     started = time.monotonic()
     questions, arms = _load(opts, settings)
     retrieval = any(a in RETRIEVAL_MODES for a in opts.arms)
-    vectors = TextVectors(arms.plain.retriever.embedder if retrieval else _embedder(settings))
+    vectors = TextVectors(_embedder_loader(settings, arms.retriever if retrieval else None))
     judge = _judge(opts, vectors)  # an unreachable judge stops the run here, before any answering
     corpus = _corpus_hashes(questions, arms)
     cache = BenchCache(opts.out)
@@ -142,11 +142,16 @@ def _answer_and_score(opts, questions, arms: ArmAnswerer, vectors, judge, cache,
     return answers, scores, judged
 
 
-def _embedder(settings):
-    from memo.ingestion.embedder import Embedder
-    from memo.serving.models import pick_device
+def _embedder_loader(settings, retriever):
+    """The retriever's embedder (already loaded for queries), or, with no retrieval arm, one of
+    its own (the bench may run on questions with no index), loaded once on first use."""
+    if retriever is not None:
+        return lambda: retriever.embedder
+    from functools import cache, partial
 
-    return Embedder(settings.model.embedder, device=pick_device(settings.model.device))
+    from memo.retrieval.hybrid import load_embedder
+
+    return cache(partial(load_embedder, settings))
 
 
 def _judge(opts: BenchOptions, vectors):

@@ -13,7 +13,6 @@ import math
 from collections import Counter
 from collections.abc import Callable
 
-from memo.errors import MemoError, require
 from memo.eval.cache import BenchCache, key_of
 from memo.eval.questions import EvalQuestion
 from memo.serving.answer import RETRIEVAL_MODES
@@ -45,40 +44,25 @@ def judge_inputs(metric: str, arm: str, q: EvalQuestion, row: dict) -> dict | No
 class Judge:
     def __init__(self, url: str, model: str, embeddings, runs: int = 1, timeout: float = 120.0,
                  concurrency: int = 4):
-        from memo.serving.endpoint import api_key
+        from memo.serving.endpoint import Endpoint
 
-        openai = require("openai", "pip install 'memo[eval]'")
-        self.url, self.model, self.runs, self.timeout = url.rstrip("/"), model, runs, timeout
-        self.concurrency = concurrency
+        self.endpoint = Endpoint(url, timeout, JUDGE_KEY_VARIABLES, label=f"the judge at {url.rstrip('/')}")
+        # fail before any answering when the judge is unreachable, refuses the key or lacks the model
+        self.endpoint.pick(model, adapter=False)
+        self.model, self.runs, self.timeout, self.concurrency = model, runs, timeout, concurrency
         self.failures: Counter[str] = Counter()
-        self._client_args = {"base_url": self.url, "api_key": api_key(JUDGE_KEY_VARIABLES),
-                             "timeout": timeout, "max_retries": 1}
-        self._check(openai)
         self.embeddings = embeddings
-
-    def _check(self, openai) -> None:
-        """Fail before any answering when the judge is unreachable, refuses the key or lacks the model."""
-        client = openai.OpenAI(**{**self._client_args, "timeout": 15})
-        try:
-            served = [m.id for m in client.models.list()]
-        except openai.APIConnectionError:
-            raise MemoError(f"cannot reach the judge at {self.url}: is it running (check --judge-endpoint), "
-                            f"or leave the judge out to score without one") from None
-        except openai.AuthenticationError:
-            raise MemoError(f"the judge at {self.url} rejected the API key: set MEMO_JUDGE_API_KEY "
-                            f"(or OPENAI_API_KEY)") from None
-        except openai.APIStatusError:
-            return  # no /models route: the first judged call tells the rest
-        if served and self.model not in served:
-            raise MemoError(f"the judge at {self.url} has no model {self.model!r} (it serves: "
-                            f"{', '.join(served)}); check --judge-model")
 
     def _metrics(self) -> dict:
         from openai import AsyncOpenAI
         from ragas.llms import llm_factory
         from ragas.metrics import collections as c
 
-        llm = llm_factory(self.model, provider="openai", client=AsyncOpenAI(**self._client_args))
+        from memo.serving.endpoint import api_key
+
+        client = AsyncOpenAI(base_url=self.endpoint.url, api_key=api_key(JUDGE_KEY_VARIABLES),
+                             timeout=self.timeout, max_retries=1)
+        llm = llm_factory(self.model, provider="openai", client=client)
         return {"faithfulness": c.Faithfulness(llm=llm),
                 "answer_relevancy": c.AnswerRelevancy(llm=llm, embeddings=self.embeddings),
                 "context_precision": c.ContextPrecisionWithReference(llm=llm),

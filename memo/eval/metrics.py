@@ -108,7 +108,7 @@ def citation_validity(answer: str, reasoning: str, contexts: Sequence[str]) -> f
     """Share of the cited document numbers that exist and support what cites them: a quoted span
     found in that document, or a citing sentence with half its content words in it. None when the
     answer cites nothing."""
-    cited = cited_numbers(answer) + [n for n in cited_numbers(reasoning) if n not in cited_numbers(answer)]
+    cited = list(dict.fromkeys(cited_numbers(answer) + cited_numbers(reasoning)))
     if not cited:
         return None
     quotes = [_normalized(q) for q in quoted_spans(reasoning + "\n" + answer)]

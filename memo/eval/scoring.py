@@ -17,17 +17,18 @@ RETRIEVAL_METRICS = (*RANKING_METRICS, "citation_validity")
 
 
 class TextVectors:
-    """Embeddings by text, computed in batches and reused (Ragas' embedding interface on top)."""
+    """Embeddings by text, computed in batches and reused (Ragas' embedding interface on top).
+    `load` gives the embedder, called on the first text to embed (a cached rerun loads none)."""
 
-    def __init__(self, embedder):
-        self.embedder = embedder
+    def __init__(self, load):
+        self.load = load
         self.vectors: dict[str, list[float]] = {}
 
     def prime(self, texts: list[str]) -> None:
         """Embed, in one batch, every text not embedded yet."""
         missing = sorted({t for t in texts if t and t not in self.vectors})
         if missing:
-            for text, vector in zip(missing, self.embedder.encode(missing)):
+            for text, vector in zip(missing, self.load().encode(missing)):
                 self.vectors[text] = [float(x) for x in vector]
 
     def vector(self, text: str) -> list[float]:
@@ -87,8 +88,12 @@ def score_all(questions: list[EvalQuestion], answers: dict[str, dict[str, dict]]
               vectors: TextVectors, cache: BenchCache, on_done) -> dict[str, dict[str, dict]]:
     """{arm: {qid: scores}}, computing only the scores the cache lacks."""
     by_id = {q.qid: q for q in questions}
+
+    def key(row: dict) -> str:
+        return key_of("scores", SCORES_VERSION, row["key"])
+
     todo = [(arm, qid, row) for arm, rows in answers.items() for qid, row in rows.items()
-            if cache.get(key_of("scores", SCORES_VERSION, row["key"])) is None]
+            if cache.get(key(row)) is None]
     vectors.prime([t for arm, qid, row in todo for t in (row["answer"], by_id[qid].reference or "")])
     embeddings = vectors.ragas() if todo else None
     new = []
@@ -98,8 +103,7 @@ def score_all(questions: list[EvalQuestion], answers: dict[str, dict[str, dict]]
         if arm in RETRIEVAL_MODES:
             ranked = [h.source for h in retriever.retrieve(q.question, q.indexed_company, q.indexed_role)]
             scores.update(retrieval_scores(q, row, ranked))
-        new.append({"key": key_of("scores", SCORES_VERSION, row["key"]), "kind": "scores", "scores": scores})
+        new.append({"key": key(row), "kind": "scores", "scores": scores})
         on_done(1)
     cache.put(new)
-    return {arm: {qid: cache.rows[key_of("scores", SCORES_VERSION, row["key"])]["scores"]
-                  for qid, row in rows.items()} for arm, rows in answers.items()}
+    return {arm: {qid: cache.get(key(row))["scores"] for qid, row in rows.items()} for arm, rows in answers.items()}

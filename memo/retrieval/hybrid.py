@@ -77,11 +77,7 @@ class HybridRetriever:
     def embedder(self):
         """Loaded on the first query, so a refused question costs no model load."""
         if self._embedder is None:
-            from memo.ingestion.embedder import Embedder
-            from memo.serving.models import pick_device
-
-            self._embedder = Embedder(self.settings.model.embedder,
-                                      device=pick_device(self.settings.model.device))
+            self._embedder = load_embedder(self.settings)
         return self._embedder
 
     def companies(self) -> dict[str, str]:
@@ -166,3 +162,11 @@ class HybridRetriever:
 
 def _round(value: float | None) -> float | None:
     return None if value is None else round(float(value), 4)
+
+
+def load_embedder(settings: Settings):
+    """The configured sentence-transformers embedder on the configured device."""
+    from memo.ingestion.embedder import Embedder
+    from memo.serving.models import pick_device
+
+    return Embedder(settings.model.embedder, device=pick_device(settings.model.device))

@@ -104,6 +104,12 @@ class Answerer:
             self._generator = load_generator(self.settings, self.adapter)
         return self._generator
 
+    def generator_for(self, mode: str):
+        """The generator that answers `mode`: the in-process model, or the endpoint's model for it."""
+        if self.endpoint is not None:
+            self._generator = self.endpoint_generator(mode)
+        return self.generator
+
     def endpoint_generator(self, mode: str):
         """The endpoint's generator for this mode (per-request model selection)."""
         from memo.serving.endpoint import EndpointGenerator
@@ -121,7 +127,7 @@ class Answerer:
         if mode not in MODES:
             raise MemoError(f"--mode {mode!r} is not one of: {', '.join(MODES)}")
         if self.endpoint is not None:
-            self._generator = self.endpoint_generator(mode)
+            self.generator_for(mode)
         elif (mode in ADAPTER_MODES) != (self.adapter is not None):
             raise MemoError(f"--mode {mode} needs --adapter DIR (the --out folder of `memo train`)"
                             if mode in ADAPTER_MODES else

@@ -28,12 +28,16 @@ def api_key(variables: tuple[str, ...] = API_KEY_VARIABLES) -> str:
 class Endpoint:
     """One OpenAI-compatible server: its client and the models it serves."""
 
-    def __init__(self, url: str, timeout: float = 120.0):
+    def __init__(self, url: str, timeout: float = 120.0, key_variables: tuple[str, ...] = API_KEY_VARIABLES,
+                 label: str | None = None):
+        """`key_variables`: where the API key is read from; `label`: how errors name the server."""
         openai = require("openai", "pip install openai")
         self.openai = openai
         self.url = url.rstrip("/")
+        self.label = label or self.url
         self.timeout = timeout
-        self.client = openai.OpenAI(base_url=self.url, api_key=api_key(), timeout=timeout,
+        self.key_variables = key_variables
+        self.client = openai.OpenAI(base_url=self.url, api_key=api_key(key_variables), timeout=timeout,
                                     max_retries=RETRIES)
         self._models: list | None = None
 
@@ -50,7 +54,7 @@ class Endpoint:
         names = [m.id for m in models]
         if wanted:
             if wanted not in names:
-                raise MemoError(f"{self.url} does not serve {wanted!r} (it serves: {', '.join(names) or 'nothing'})")
+                raise MemoError(f"{self.label} does not serve {wanted!r} (it serves: {', '.join(names) or 'nothing'})")
             return wanted
         kind = [m.id for m in models if bool(getattr(m, "parent", None)) == adapter]
         if len(kind) != 1:
@@ -66,14 +70,15 @@ class Endpoint:
         try:
             yield
         except openai.APITimeoutError:
-            raise MemoError(f"{self.url} did not answer within {self.timeout:.0f} s "
+            raise MemoError(f"{self.label} did not answer within {self.timeout:.0f} s "
                             f"(raise --timeout, or check the server's load)") from None
         except openai.APIConnectionError:
-            raise MemoError(f"cannot reach {self.url}: is the server running and the URL right "
+            raise MemoError(f"cannot reach {self.label}: is the server running and the URL right "
                             f"(start one with `memo serve`)?") from None
         except openai.AuthenticationError:
-            raise MemoError(f"{self.url} rejected the API key: set MEMO_API_KEY (or OPENAI_API_KEY) "
-                            f"to the server's key") from None
+            first, *others = self.key_variables
+            raise MemoError(f"{self.label} rejected the API key: set {first}"
+                            + (f" (or {', '.join(others)})" if others else "") + " to the server's key") from None
         except openai.NotFoundError:
             served = ", ".join(m.id for m in self.models()) if model else ""
             raise MemoError(f"{self.url} has no model {model!r} (it serves: {served or 'nothing'})"

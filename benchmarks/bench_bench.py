@@ -34,9 +34,9 @@ def configure(parser) -> None:
 
 
 def timed_bench(qa: Path, company: str, adapter: str, out: Path, batch_size: int, limit: int | None) -> dict:
-    from memo.config import load_settings
+    from memo.core.config import load_settings
     from memo.eval.bench import BenchOptions, run_bench
-    from memo.progress import Progress
+    from memo.core.progress import Progress
 
     opts = BenchOptions(files=[qa], out=out, adapter=adapter, company=company, batch_size=batch_size,
                         limit=limit)

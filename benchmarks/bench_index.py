@@ -47,7 +47,7 @@ def index_llamaindex(corpus: Path) -> tuple[float, object]:
 def token_stats(texts: list[str]) -> dict:
     """Word pieces MiniLM embeds (its window is 256, [CLS] and [SEP] included) and how many texts
     it silently truncates."""
-    from memo.serving.models import load_tokenizer
+    from memo.llm.models import load_tokenizer
 
     lengths = [len(ids) for ids in load_tokenizer(minilm_path())(texts)["input_ids"]]
     return {"tokens_embedded": sum(min(n, WINDOW) for n in lengths),

@@ -36,7 +36,7 @@ BANDWIDTH_GBS = 27.0
 
 
 def questions(count: int) -> list[str]:
-    from memo.cli import demo_corpus
+    from memo.cli.app import demo_corpus
 
     headings = []
     for path in sorted(demo_corpus().rglob("*.md")):
@@ -70,10 +70,10 @@ def main() -> None:
         p.add_argument("--questions", type=int, default=32), p.add_argument("--max-new-tokens", type=int, default=128),
         p.add_argument("--batch-size", type=int, default=8), p.add_argument("--concurrency", type=int, default=8),
         p.add_argument("--dtype", default="auto"), p.add_argument("--no-vllm", action="store_true")))
-    from memo.cli import DEMO_COMPANY, demo_corpus
+    from memo.cli.app import DEMO_COMPANY, demo_corpus
     from memo.ingestion.indexer import Target, index_corpus
-    from memo.serving.answer import Answerer, load_generator
-    from memo.serving.generator import Decoding
+    from memo.answering.ask import Answerer, load_generator
+    from memo.llm.generator import Decoding
 
     settings = memo_settings()
     settings.generation.max_new_tokens = args.max_new_tokens
@@ -88,7 +88,7 @@ def main() -> None:
     arms.append(timed(f"in-process, batches of {args.batch_size}",
                       lambda cs: local.generate_batch(cs, decoding, args.batch_size), conversations, tokenizer))
     if not args.no_vllm:
-        from memo.serving.endpoint import Endpoint, EndpointGenerator
+        from memo.llm.endpoint import Endpoint, EndpointGenerator
 
         process, url = serve(local.llm.path, args.dtype)
         try:

@@ -105,8 +105,8 @@ def synthetic_records(count: int, tokenizer, seed: int = 0) -> list[dict]:
     """RAFT-like chat records of 700-900 tokens: memo's system prompt, 4 made-up documents and a
     question in the user turn, a quoting answer of a few sentences."""
     from memo.finetune.dataset import tokenize_messages
-    from memo.serving.profiles import get_profile
-    from memo.serving.prompt import ContextDoc, build_messages, raft_answer
+    from memo.core.profiles import get_profile
+    from memo.llm.prompt import ContextDoc, build_messages, raft_answer
 
     template = get_profile(PROFILE).template
     rng = random.Random(seed)
@@ -137,8 +137,8 @@ def synthetic_records(count: int, tokenizer, seed: int = 0) -> list[dict]:
 def prepare_data(args, tokenizer) -> tuple[list[dict], list, dict]:
     """steps x batch-size records (from --data or synthetic) and memo's tokenization of each."""
     from memo.finetune.dataset import check_messages, data_files, tokenize_messages
-    from memo.finetune.jsonl import read_jsonl
-    from memo.serving.profiles import get_profile
+    from memo.core.jsonl import read_jsonl
+    from memo.core.profiles import get_profile
 
     profile = get_profile(PROFILE)
     wanted = args.steps * args.batch_size
@@ -176,7 +176,7 @@ def prepare_data(args, tokenizer) -> tuple[list[dict], list, dict]:
 def _lora_config():
     from peft import LoraConfig
 
-    from memo.finetune.train_config import TrainConfig
+    from memo.core.train_config import TrainConfig
 
     cfg = TrainConfig()  # memo's defaults: the same settings the memo arm trains with
     return LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
@@ -194,7 +194,7 @@ def run_trl(job: dict) -> dict:
     from transformers import AutoModelForCausalLM, AutoTokenizer, TrainerCallback
     from trl import SFTConfig, SFTTrainer
 
-    from memo.finetune.train_config import TrainConfig
+    from memo.core.train_config import TrainConfig
 
     cfg = TrainConfig()
     tokens = json.loads(Path(job["tokens"]).read_text())
@@ -253,9 +253,9 @@ def run_trl(job: dict) -> dict:
 
 
 def run_memo(job: dict) -> dict:
-    from memo.config import load_settings
+    from memo.core.config import load_settings
     from memo.finetune import lora
-    from memo.finetune.train_config import TrainConfig
+    from memo.core.train_config import TrainConfig
 
     steps = job["steps"]
     cfg = TrainConfig(profile=PROFILE, base=job["base"], max_steps=steps, epochs=1.0,
@@ -365,7 +365,7 @@ def parse_args() -> argparse.Namespace:
 def base_model(args) -> str:
     if args.base:
         return str(Path(args.base).expanduser().resolve())
-    from memo.serving.models import materialize_smollm2
+    from memo.llm.models import materialize_smollm2
 
     return str(materialize_smollm2(HOME / "models"))
 
@@ -398,8 +398,8 @@ def main() -> None:
         child(args.arm, args.job)
         return
     from memo.finetune.lora import pick_precision
-    from memo.finetune.train_config import TrainConfig
-    from memo.serving.models import load_tokenizer, stay_offline
+    from memo.core.train_config import TrainConfig
+    from memo.llm.models import load_tokenizer, stay_offline
 
     stay_offline()
     base = base_model(args)

@@ -113,13 +113,13 @@ def warm_imports() -> None:
 
 def memo_settings(index: str = "bench"):
     """memo's default settings, for an index named `index` in the temporary MEMO_HOME."""
-    from memo.config import load_settings
+    from memo.core.config import load_settings
 
     return load_settings(str(HOME / "config.toml"), overrides={"index.name": index})
 
 
 def minilm_path() -> str:
-    from memo.serving.models import embedder_path
+    from memo.llm.models import embedder_path
 
     return embedder_path(EMBEDDER)
 

@@ -40,7 +40,7 @@ def rank_of(sources: list[str], evidence: str) -> int | None:
 
 def main() -> None:
     args = common.parse_args(__doc__, configure)
-    from memo.config import load_settings
+    from memo.core.config import load_settings
     from memo.ingestion.indexer import Target, index_corpus
     from memo.retrieval.hybrid import HybridRetriever
 

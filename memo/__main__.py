@@ -1,3 +1,3 @@
-from memo.cli import main
+from memo.cli.app import main
 
 raise SystemExit(main())

@@ -5,14 +5,21 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
-from http.server import BaseHTTPRequestHandler
+import threading
+import typing
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
+from memo.core.config import load_settings
+from memo.core.demo import DEMO_COMPANY, DEMO_CORPUS
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
+QUESTION = "How many days of paid leave does Tidewell offer?"
 
 
 @pytest.fixture
@@ -97,7 +104,7 @@ def local_chunks(home: Path, index: str = "default", fresh: bool = False) -> dic
 def smollm2_dir(tmp_path_factory) -> Path:
     """The default LLM materialized once per test session (it takes ~20 s), shared by all tests
     through MEMO_MODEL_LLM so each test's own MEMO_HOME need not repeat it."""
-    from memo.serving.models import materialize_smollm2
+    from memo.llm.models import materialize_smollm2
 
     return materialize_smollm2(tmp_path_factory.mktemp("models"))
 
@@ -135,3 +142,157 @@ class JsonHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+
+
+KEY = "sk-memo-endpoint-test-0123456789"
+BASE, ADAPTER = "smol", "interview"  # what the local chat server serves
+
+
+class ChatServer(JsonHandler):
+    state: typing.ClassVar[dict] = {}
+
+    def _authorized(self) -> bool:
+        if self.headers.get("Authorization") != f"Bearer {KEY}":
+            self._send(401, {"error": {"message": "invalid api key", "type": "invalid_request_error"}})
+            return False
+        return True
+
+    def do_GET(self):
+        if not self._authorized():
+            return
+        models = [{"id": BASE, "object": "model", "created": 0, "owned_by": "memo", "parent": None},
+                  {"id": ADAPTER, "object": "model", "created": 0, "owned_by": "memo", "parent": BASE}]
+        self._send(200, {"object": "list", "data": models})
+
+    def do_POST(self):
+        if not self._authorized():
+            return
+        request = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        if request["model"] not in (BASE, ADAPTER):
+            return self._send(404, {"error": {"message": f"The model `{request['model']}` does not exist."}})
+        self.state["requests"].append(request)
+        from memo.llm.generator import Decoding
+
+        decoding = Decoding(request["max_tokens"], request["temperature"], request.get("top_p", 1.0),
+                            request.get("repetition_penalty", 1.0))
+        with self.state["lock"]:
+            text = self.state["generator"].generate(request["messages"], decoding)
+        if not request.get("stream"):
+            return self._send(200, {"id": "c", "object": "chat.completion", "created": 0, "model": request["model"],
+                                    "choices": [{"index": 0, "finish_reason": "stop",
+                                                 "message": {"role": "assistant", "content": text}}]})
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+        for piece in [text[i:i + 7] for i in range(0, len(text), 7)]:
+            chunk = {"id": "c", "object": "chat.completion.chunk", "created": 0, "model": request["model"],
+                     "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]}
+            self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+        self.wfile.write(b"data: [DONE]\n\n")
+
+
+@pytest.fixture(scope="module")
+def server(demo_home, smollm2_dir):  # noqa: F811
+    from memo.core.profiles import get_profile
+    from memo.llm.generator import LocalGenerator
+    from memo.llm.models import load_llm
+
+    profile = get_profile("smollm2-135m")
+    llm = load_llm(str(smollm2_dir), profile, "cpu", 0)
+    ChatServer.state = {"requests": [], "lock": threading.Lock(),
+                        "generator": LocalGenerator(llm, profile.template, profile.context_length)}
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), ChatServer)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/v1", ChatServer.state
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def demo_home(tmp_path_factory) -> Path:
+    """The demo corpus indexed once for this module."""
+    from memo.ingestion.indexer import Target, index_corpus
+
+    home = tmp_path_factory.mktemp("synth-home")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MEMO_HOME", str(home))
+        report = index_corpus(load_settings(), [DEMO_CORPUS], Target(DEMO_COMPANY), show_progress=False)
+    assert report.files == 12 and not report.skipped
+    return home
+
+
+@pytest.fixture
+def demo(memo_env, demo_home, smollm2_dir, monkeypatch) -> Path:
+    """run_memo sees the indexed demo corpus and the session's SmolLM2 folder."""
+    monkeypatch.setenv("MEMO_HOME", str(demo_home))
+    monkeypatch.setenv("MEMO_MODEL_LLM", str(smollm2_dir))
+    return demo_home
+
+
+def make_tiny_llama(folder: Path, tokenizer_dir: Path, seed: int) -> Path:
+    """A 2-layer random LlamaForCausalLM with the given tokenizer; `seed` makes a different base."""
+    import torch
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    tokenizer = AutoTokenizer.from_pretrained(tokenizer_dir)
+    config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128,
+                         num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
+                         max_position_embeddings=4096, bos_token_id=tokenizer.bos_token_id,
+                         eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id)
+    torch.manual_seed(seed)
+    LlamaForCausalLM(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+def isolate(mp: pytest.MonkeyPatch, home: Path) -> None:
+    for var in [v for v in os.environ if v.startswith("MEMO_")]:
+        mp.delenv(var)
+    mp.setenv("MEMO_HOME", str(home))
+    mp.setenv("HF_HUB_OFFLINE", "1")
+    mp.setenv("TRANSFORMERS_OFFLINE", "1")
+    mp.setenv("ANONYMIZED_TELEMETRY", "False")
+    mp.setenv("TOKENIZERS_PARALLELISM", "false")
+
+
+def training_rows(corpus_hash: str) -> list[dict]:
+    """Two RAFT records about the demo company, stamped with `corpus_hash`."""
+    from memo.finetune.raft import Passage, attach_contexts
+
+    passages = [Passage("c1", "benefits.md", "Leave", "Tidewell offers 25 days of paid leave."),
+                Passage("c2", "about.md", "", "Tidewell was founded in 2015.")]
+    rows = []
+    for i, (question, answer) in enumerate([(QUESTION, "25 days a year."), ("When was Tidewell founded?", "In 2015.")]):
+        row = attach_contexts(question, answer, passages, DEMO_COMPANY, None, [(i + 1, passages[i].text)])
+        rows.append({"id": str(i), **row, "company": DEMO_COMPANY, "corpus_hash": corpus_hash})
+    return rows
+
+
+def train_adapter(data_dir: Path, out: Path, base: Path, rows: list[dict], **cfg) -> Path:
+    """A tiny adapter trained by memo's own recipe on `rows`, with `cfg` as [train] settings."""
+    from memo.finetune.lora import train
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    (data_dir / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    train_settings = {"base": str(base), "max_steps": 3, "precision": "fp32", "learning_rate": 5e-2,
+                      "warmup_ratio": 0.0, "lora_r": 4, "lora_alpha": 8, **cfg}
+    with pytest.MonkeyPatch.context() as mp:
+        isolate(mp, data_dir / "home")
+        settings = load_settings(None, {f"train.{key}": value for key, value in train_settings.items()})
+        train(data_dir, out, settings)
+    return out
+
+
+def env_for(tmp_path: Path, base: Path, stand_in: Path | None = None, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEMO_")}
+    path = [str(REPO_ROOT)] + ([str(stand_in)] if stand_in else [])
+    env.update(MEMO_HOME=str(tmp_path / "home"), MEMO_MODEL_LLM=str(base), HF_HUB_OFFLINE="1",
+               PYTHONPATH=os.pathsep.join(path), MEMO_VLLM_PYTHON=sys.executable)
+    env.update(extra)
+    return env

@@ -9,12 +9,14 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from memo.answering.ask import ADAPTER_MODES, RETRIEVAL_MODES, Answerer
 from memo.eval.cache import BenchCache, key_of
 from memo.eval.metrics import HIT_DEPTH
 from memo.eval.questions import EvalQuestion
-from memo.serving.answer import ADAPTER_MODES, RETRIEVAL_MODES, Answerer
-from memo.serving.generator import Decoding
-from memo.serving.prompt import build_messages
+from memo.llm.adapter import base_fingerprint
+from memo.llm.generator import Decoding
+from memo.llm.prompt import build_messages
+from memo.retrieval.hybrid import HybridRetriever
 
 
 class SharedRetriever:
@@ -27,15 +29,26 @@ class SharedRetriever:
         self._ranked: dict[tuple, list] = {}
 
     @property
-    def inner(self):
+    def inner(self) -> HybridRetriever:
         if self._inner is None:
-            from memo.retrieval.hybrid import HybridRetriever
-
             self._inner = HybridRetriever(self.settings)
         return self._inner
 
-    def __getattr__(self, name: str):  # scope, companies, roles, metas, embedder...
-        return getattr(self.inner, name)
+    @property
+    def embedder(self):
+        return self.inner.embedder
+
+    def companies(self) -> dict[str, str]:
+        return self.inner.companies()
+
+    def roles(self, company_key: str) -> dict[str, str]:
+        return self.inner.roles(company_key)
+
+    def chunks(self, company: str) -> list:
+        return self.inner.chunks(company)
+
+    def scope(self, company: str, role: str | None):
+        return self.inner.scope(company, role)
 
     def retrieve(self, query: str, company: str, role: str | None = None, k: int | None = None) -> list:
         key = (query, company, role)
@@ -70,8 +83,6 @@ class ArmAnswerer:
             ident.update(endpoint=answerer.endpoint.url, model=answerer.served_adapter if arm in ADAPTER_MODES
                          else answerer.served_model)
         if arm in ADAPTER_MODES and answerer.adapter is not None:
-            from memo.finetune.adapter import base_fingerprint
-
             ident["adapter"] = base_fingerprint(str(answerer.adapter))
         if arm in RETRIEVAL_MODES:
             ident["retrieval"] = self.settings.retrieval
@@ -116,13 +127,10 @@ class ArmAnswerer:
                 on_done(len(group))
         return rows
 
-    @staticmethod
-    def _row(key: str, q: EvalQuestion, arm: str, text: str, contexts: list[dict], model: str) -> dict:
-        from memo.serving.citations import citations
-        from memo.serving.prompt import split_answer
-
-        reasoning, final = split_answer(text)
-        cited, invalid = citations(final, contexts, q.question) if contexts else ([], [])
-        return {"key": key, "kind": "answer", "qid": q.qid, "arm": arm, "model": model, "answer": final,
-                "reasoning": reasoning, "citations": cited, "invalid_citations": invalid,
-                "contexts": [{k: c[k] for k in ("source", "section", "text")} for c in contexts]}
+    def _row(self, key: str, q: EvalQuestion, arm: str, text: str, contexts: list[dict], model: str) -> dict:
+        """The cache row of one answer, composed exactly as `memo ask` composes its Answer."""
+        a = self.answerer(arm).compose(q.question, q.indexed_company or q.company or "", q.indexed_role,
+                                       arm, text, contexts, model)
+        return {"key": key, "kind": "answer", "qid": q.qid, "arm": arm, "model": a.model, "answer": a.answer,
+                "reasoning": a.reasoning, "citations": a.citations, "invalid_citations": a.invalid_citations,
+                "contexts": [{k: c[k] for k in ("source", "section", "text")} for c in a.contexts]}

@@ -6,16 +6,24 @@ answers (without and, when asked, with a judge), summarize and write the report.
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from memo.errors import MemoError
+from memo.answering.ask import ADAPTER_MODES, MODES, RETRIEVAL_MODES
+from memo.core.errors import MemoError
+from memo.core.identity import company_corpus_hash
 from memo.eval.answering import ArmAnswerer
 from memo.eval.cache import BenchCache
-from memo.eval.questions import EvalQuestion, load_questions, print_warnings, resolve
-from memo.serving.answer import ADAPTER_MODES, MODES, RETRIEVAL_MODES
+from memo.eval.judge import Judge
+from memo.eval.questions import EvalQuestion, load_questions, report_warnings, resolve
+from memo.eval.report import write_report
+from memo.eval.scoring import TextVectors, score_all
+from memo.eval.summary import compare, read_baseline, result_rows, summarize
+from memo.ingestion.embedder import load_embedder
+from memo.llm.endpoint import Endpoint
 
 
 @dataclass
@@ -64,8 +72,6 @@ class BenchOptions:
 
 
 def _load(opts: BenchOptions, settings) -> tuple[list[EvalQuestion], ArmAnswerer]:
-    from memo.serving.endpoint import Endpoint
-
     questions = load_questions(opts.files, opts.limit, opts.seed, opts.company, opts.role)
     endpoint = Endpoint(opts.endpoint, opts.timeout) if opts.endpoint else None
     adapter = Path(opts.adapter) if opts.adapter and not endpoint else None
@@ -76,24 +82,17 @@ def _load(opts: BenchOptions, settings) -> tuple[list[EvalQuestion], ArmAnswerer
         if adapter is not None:  # an adapter trained on an older state of a company's documents
             for name in sorted({q.indexed_company for q in questions}):
                 warnings += arms.tuned.warnings(name)
-        print_warnings(warnings)
+        report_warnings(warnings)
     return questions, arms
 
 
 def _corpus_hashes(questions: list[EvalQuestion], arms: ArmAnswerer) -> dict[str, str]:
-    from memo.finetune.synth_data import company_corpus_hash
-    from memo.ingestion.indexer import slug
-
     names = {q.indexed_company for q in questions if q.indexed_company}
-    return {name: company_corpus_hash(arms.retriever, slug(name)) for name in names}
+    return {name: company_corpus_hash(c.meta for c in arms.retriever.chunks(name)) for name in names}
 
 
 def run_bench(opts: BenchOptions, settings, progress) -> dict:
     """Answer, score and report; returns the summary (also written to OUT/summary.json)."""
-    from memo.eval.report import write_report
-    from memo.eval.scoring import TextVectors
-    from memo.eval.summary import compare, read_baseline, result_rows, summarize
-
     opts.validate()
     baseline = read_baseline(opts.baseline) if opts.baseline else None
     started = time.monotonic()
@@ -119,8 +118,6 @@ def run_bench(opts: BenchOptions, settings, progress) -> dict:
 
 def _answer_and_score(opts, questions, arms: ArmAnswerer, vectors, judge, cache, corpus, progress, clock) -> tuple:
     """(answers, scores, judged scores), each {arm: {qid: ...}}; `clock` gets where time went."""
-    from memo.eval.scoring import score_all
-
     answers: dict[str, dict] = {}
     t0 = time.monotonic()
     for arm in opts.arms:
@@ -147,18 +144,12 @@ def _embedder_loader(settings, retriever):
     its own (the bench may run on questions with no index), loaded once on first use."""
     if retriever is not None:
         return lambda: retriever.embedder
-    from functools import cache, partial
-
-    from memo.retrieval.hybrid import load_embedder
-
-    return cache(partial(load_embedder, settings))
+    return functools.cache(functools.partial(load_embedder, settings))
 
 
 def _judge(opts: BenchOptions, vectors):
     if not opts.judge_endpoint:
         return None
-    from memo.eval.judge import Judge
-
     return Judge(opts.judge_endpoint, opts.judge_model, vectors.ragas(), opts.judge_runs, opts.judge_timeout)
 
 

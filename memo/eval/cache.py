@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from memo.finetune.jsonl import append_jsonl, read_log
+from memo.core.jsonl import append_jsonl, read_log
 
 CACHE_FILE = "cache.jsonl"
 

@@ -13,9 +13,10 @@ import math
 from collections import Counter
 from collections.abc import Callable
 
+from memo.answering.ask import RETRIEVAL_MODES
 from memo.eval.cache import BenchCache, key_of
 from memo.eval.questions import EvalQuestion
-from memo.serving.answer import RETRIEVAL_MODES
+from memo.llm.endpoint import Endpoint
 
 JUDGE_METRICS = ("faithfulness", "answer_relevancy", "context_precision", "context_recall", "factual_correctness")
 JUDGE_KEY_VARIABLES = ("MEMO_JUDGE_API_KEY", "OPENAI_API_KEY")  # read in this order, never logged
@@ -44,8 +45,6 @@ def judge_inputs(metric: str, arm: str, q: EvalQuestion, row: dict) -> dict | No
 class Judge:
     def __init__(self, url: str, model: str, embeddings, runs: int = 1, timeout: float = 120.0,
                  concurrency: int = 4):
-        from memo.serving.endpoint import Endpoint
-
         self.endpoint = Endpoint(url, timeout, JUDGE_KEY_VARIABLES, label=f"the judge at {url.rstrip('/')}")
         # fail before any answering when the judge is unreachable, refuses the key or lacks the model
         self.endpoint.pick(model, adapter=False)
@@ -54,15 +53,10 @@ class Judge:
         self.embeddings = embeddings
 
     def _metrics(self) -> dict:
-        from openai import AsyncOpenAI
         from ragas.llms import llm_factory
         from ragas.metrics import collections as c
 
-        from memo.serving.endpoint import api_key
-
-        client = AsyncOpenAI(base_url=self.endpoint.url, api_key=api_key(JUDGE_KEY_VARIABLES),
-                             timeout=self.timeout, max_retries=1)
-        llm = llm_factory(self.model, provider="openai", client=client)
+        llm = llm_factory(self.model, provider="openai", client=self.endpoint.async_client(max_retries=1))
         return {"faithfulness": c.Faithfulness(llm=llm),
                 "answer_relevancy": c.AnswerRelevancy(llm=llm, embeddings=self.embeddings),
                 "context_precision": c.ContextPrecisionWithReference(llm=llm),

@@ -12,19 +12,18 @@ import math
 import re
 from collections.abc import Sequence
 
-from memo.retrieval.bm25 import tokenize
-from memo.serving.citations import cited_numbers
-from memo.serving.prompt import QUOTE_BEGIN, QUOTE_END
+from memo.core.text import content_words, split_sentences
+from memo.answering.citations import cited_numbers
+from memo.llm.prompt import QUOTE_BEGIN, QUOTE_END
 
 HIT_DEPTH = 10  # hit@k is reported for k = 1..HIT_DEPTH (the retrieval curve in the report)
 SUPPORT = 0.5  # a citing sentence is supported when half its content words are in the cited chunk
 _QUOTED = re.compile(re.escape(QUOTE_BEGIN) + r"(.*?)" + re.escape(QUOTE_END), re.S)
 _PLAIN_QUOTE = re.compile(r"[\"“]([^\"”]{20,})[\"”]")
-_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 
 
 def _ragas():
-    from memo.errors import require
+    from memo.core.errors import require
 
     require("ragas", "pip install 'memo[eval]'")
     import os
@@ -112,7 +111,7 @@ def citation_validity(answer: str, reasoning: str, contexts: Sequence[str]) -> f
     if not cited:
         return None
     quotes = [_normalized(q) for q in quoted_spans(reasoning + "\n" + answer)]
-    sentences = [s for s in _SENTENCE.split(reasoning + "\n" + answer) if s.strip()]
+    sentences = [s for line in (reasoning + "\n" + answer).splitlines() for s in split_sentences(line)]
     good = 0
     for number in cited:
         if not 1 <= number <= len(contexts):
@@ -124,11 +123,11 @@ def citation_validity(answer: str, reasoning: str, contexts: Sequence[str]) -> f
 
 
 def _supported(number: int, sentences: list[str], doc: str) -> bool:
-    doc_words = set(tokenize(doc))
+    doc_words = set(content_words(doc))
     for sentence in sentences:
         if number not in cited_numbers(sentence):
             continue
-        words = set(tokenize(re.sub(r"\[[\d,\s]+\]", " ", sentence)))
+        words = set(content_words(re.sub(r"\[[\d,\s]+\]", " ", sentence)))
         if len(words) >= 3 and len(words & doc_words) / len(words) >= SUPPORT:
             return True
     return False

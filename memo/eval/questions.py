@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import random
 import re
-import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from memo.errors import MemoError
-from memo.finetune.jsonl import read_jsonl
-from memo.finetune.synth_data import evidence_matches, qa_row_problem
+from memo.core import notices
+from memo.core.errors import MemoError
+from memo.core.identity import slug
+from memo.core.qa_format import evidence_matches, read_qa
 
 CATEGORIES = ("company-grounded", "behavioural", "technical")
 
@@ -57,7 +57,7 @@ def load_questions(paths: list[Path], limit: int | None = None, seed: int = 0,
     questions: list[EvalQuestion] = []
     seen: set[str] = set()
     for path in paths:
-        rows = read_jsonl(path, ("question",), check=qa_row_problem)
+        rows = read_qa(path)
         if not rows:
             raise MemoError(f"{path}: no questions in this file")
         for number, row in enumerate(rows, start=1):
@@ -78,8 +78,6 @@ def load_questions(paths: list[Path], limit: int | None = None, seed: int = 0,
 def indexed_company(name: str, companies: dict[str, str]) -> str | None:
     """The indexed company a file's company names: the same name, or the name before a
     parenthesis ("TTS (GSA Technology Transformation Services)" -> "TTS")."""
-    from memo.ingestion.indexer import slug
-
     for candidate in (name, name.split("(")[0]):
         key = slug(candidate.strip())
         if key and key in companies:
@@ -90,8 +88,6 @@ def indexed_company(name: str, companies: dict[str, str]) -> str | None:
 def resolve(questions: list[EvalQuestion], retriever, needs_company: bool) -> list[str]:
     """Fill each question's indexed company, role and evidence sources; returns warnings.
     A question whose company is missing or not indexed stops the run when `needs_company`."""
-    from memo.ingestion.indexer import slug
-
     companies = retriever.companies()
     known = ", ".join(sorted(set(companies.values()))) or "none"
     warnings: list[str] = []
@@ -114,7 +110,7 @@ def resolve(questions: list[EvalQuestion], retriever, needs_company: bool) -> li
         elif q.role:
             warnings.append(f"role {q.role!r} is not indexed for {q.indexed_company}: its questions "
                             f"use the company's documents only")
-        sources = {m["source"] for m in retriever.metas if m.get("company_key") == key}
+        sources = {c.meta["source"] for c in retriever.chunks(q.indexed_company)}
         if q.evidence:
             q.evidence_sources = sorted(s for s in sources if evidence_matches(q.evidence, s))
             if not q.evidence_sources:
@@ -123,6 +119,6 @@ def resolve(questions: list[EvalQuestion], retriever, needs_company: bool) -> li
     return sorted(set(warnings))
 
 
-def print_warnings(warnings: list[str]) -> None:
+def report_warnings(warnings: list[str]) -> None:
     for warning in warnings:
-        print(f"memo: warning: {warning}", file=sys.stderr)
+        notices.warn(warning)

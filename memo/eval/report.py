@@ -7,108 +7,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from memo.finetune.jsonl import write_jsonl
-
-NOTE = ("Means with 95% bootstrap intervals over questions; unmeasured scores (no reference, no "
-        "evidence, nothing cited, a failed judge call) are left out and counted, never taken as 0. "
-        "Paired differences use only the questions both arms have a score for; W/T/L counts "
-        "questions where the first arm is better, within 0.01, or worse.")
+from memo.core.durable import write_atomic
+from memo.core.jsonl import write_jsonl
+from memo.eval.report_html import render_html
+from memo.eval.report_md import render_markdown
 
 
 def write_report(out: Path, summary: dict, rows: list[dict]) -> None:
-    from memo.eval.report_html import render_html
-
     out.mkdir(parents=True, exist_ok=True)
     write_jsonl(out / "results.jsonl", rows)
-    _write(out / "summary.json", json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
-    _write(out / "report.md", render_markdown(summary))
-    _write(out / "report.html", render_html(summary, rows))
-
-
-def _write(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
-
-
-def cell(estimate: dict | None) -> str:
-    """`0.412 [0.351, 0.470]`, with the unmeasured count when there is one."""
-    if not estimate or estimate.get("mean") is None:
-        return "unmeasured"
-    text = f"{estimate['mean']:.3f} [{estimate['low']:.3f}, {estimate['high']:.3f}]"
-    return text + (f" ({estimate['unmeasured']} unmeasured)" if estimate.get("unmeasured") else "")
-
-
-def diff_cell(paired: dict) -> str:
-    if paired.get("mean") is None:
-        return "unmeasured"
-    return (f"{paired['mean']:+.3f} [{paired['low']:+.3f}, {paired['high']:+.3f}] "
-            f"{paired['wins']}/{paired['ties']}/{paired['losses']}")
-
-
-def change_cell(change: dict | None) -> str:
-    if not change:
-        return ""
-    return f"{change['change']:+.3f}" + (" **regression**" if change["regression"] else "")
-
-
-def _table(header: list[str], body: list[list[str]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    return lines + ["| " + " | ".join(row) + " |" for row in body]
-
-
-def main_table(summary: dict) -> tuple[list[str], list[list[str]]]:
-    """(header, rows) of metric x arm, shared by the Markdown and HTML reports."""
-    arms, labels = summary["arms"], summary["labels"]
-    changes = summary.get("baseline", {}).get("changes", {})
-    header = ["metric", *arms] + ([f"{arm} vs baseline" for arm in arms] if changes else [])
-    body = []
-    for metric in summary["metrics"]:
-        row = [labels.get(metric, metric)] + [cell(summary["table"][arm].get(metric)) for arm in arms]
-        if changes:
-            row += [change_cell(changes.get(arm, {}).get(metric)) for arm in arms]
-        body.append(row)
-    return header, body
-
-
-def pairs_table(summary: dict) -> tuple[list[str], list[list[str]]]:
-    """(header, rows) of arm pair x metric, for the metrics some pair has."""
-    metrics = [m for m in summary["metrics"] if any(m in d for d in summary["pairs"].values())]
-    body = [[pair] + [diff_cell(d[m]) if m in d else "" for m in metrics] for pair, d in summary["pairs"].items()]
-    return ["pair", *(summary["labels"].get(m, m) for m in metrics)], body
-
-
-def render_markdown(summary: dict) -> str:
-    s = summary["settings"]
-    lines = [f"# memo bench: {', '.join(summary['arms'])} on {summary['questions']} questions", "",
-             f"Files: {', '.join(s['files'])}; profile {s['profile']}; adapter: {s['adapter'] or '-'}; "
-             f"endpoint: {s['endpoint'] or 'in-process'}; judge: {s['judge_model'] or 'none'}; seed {s['seed']}.",
-             "", NOTE, ""]
-    lines += _table(*main_table(summary))
-    if summary["pairs"]:
-        lines += ["", "## Paired differences (first arm minus second; W/T/L)", ""]
-        lines += _table(*pairs_table(summary))
-    for title, field in (("category", "by_category"), ("company", "by_company")):
-        lines += ["", f"## By {title}", ""]
-        for group, data in summary[field].items():
-            lines += [f"**{group}** ({data['questions']} questions)", ""]
-            body = [[summary["labels"].get(m, m)] + [_mean(data["table"][arm].get(m)) for arm in summary["arms"]]
-                    for m in summary["metrics"] if any(m in data["table"][arm] for arm in summary["arms"])]
-            lines += (_table(["metric", *summary["arms"]], body) if body else
-                      ["nothing measured (no reference answers or evidence)"]) + [""]
-    if summary["hit_curve"]:
-        lines += ["## Retrieval: hit@k", ""]
-        depth = len(next(iter(summary["hit_curve"].values())))
-        body = [[arm] + [f"{v:.2f}" for v in curve] for arm, curve in summary["hit_curve"].items()]
-        lines += _table(["arm", *(f"k={k}" for k in range(1, depth + 1))], body)
-    if summary.get("judge"):
-        j = summary["judge"]
-        lines += ["", f"## Judge: {j['model']}, {j['runs']} run(s)", "",
-                  f"Failures this run: {j['failures_this_run'] or 'none'}. Spread (mean per-question "
-                  f"standard deviation across runs): {json.dumps(summary['judge_spread']) or '-'}"]
-    lines += ["", "## Time (seconds)", "", ", ".join(f"{k}: {v}" for k, v in summary["seconds"].items()), ""]
-    return "\n".join(lines)
-
-
-def _mean(estimate: dict | None) -> str:
-    return "-" if not estimate or estimate.get("mean") is None else f"{estimate['mean']:.3f} (n={estimate['n']})"
+    write_atomic(out / "summary.json", json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+    write_atomic(out / "report.md", render_markdown(summary))
+    write_atomic(out / "report.html", render_html(summary, rows))

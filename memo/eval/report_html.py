@@ -7,7 +7,7 @@ from __future__ import annotations
 from html import escape
 
 from memo.eval.plots import curve, intervals
-from memo.eval.report import NOTE, cell, main_table, pairs_table
+from memo.eval.report_md import NOTE, cell, main_table, pairs_table
 
 STYLE = """body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:1200px;color:#222}
 table{border-collapse:collapse;margin:.6em 0 1.4em}td,th{border:1px solid #ccc;padding:4px 8px;

@@ -8,9 +8,9 @@ from __future__ import annotations
 from memo.eval import metrics
 from memo.eval.cache import BenchCache, key_of
 from memo.eval.questions import EvalQuestion
-from memo.serving.answer import RETRIEVAL_MODES
+from memo.answering.ask import RETRIEVAL_MODES
 
-SCORES_VERSION = 1  # bump when a score's definition changes: cached scores are then recomputed
+SCORES_VERSION = 2  # bump when a score's definition changes: cached scores are then recomputed
 ANSWER_METRICS = ("rouge_l", "chrf", "semantic_similarity")
 RANKING_METRICS = ("hit@1", "hit@5", "mrr", "context_id_precision", "context_id_recall")  # same for rag, hybrid
 RETRIEVAL_METRICS = (*RANKING_METRICS, "citation_validity")

@@ -9,7 +9,7 @@ import json
 from itertools import combinations
 from pathlib import Path
 
-from memo.errors import MemoError
+from memo.core.errors import MemoError
 from memo.eval import stats
 from memo.eval.judge import JUDGE_METRICS
 from memo.eval.questions import EvalQuestion

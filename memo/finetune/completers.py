@@ -1,47 +1,43 @@
-"""The data generator behind `memo synth`: the in-process model (batched) or any OpenAI-compatible
-chat endpoint (concurrent requests, timeouts, retries with backoff). Both answer lists of prompts
-in order; a failed request comes back as its exception so one bad reply never stops a run.
+"""The data generator behind `memo synth`, in the two styles its prompts come in: the in-process
+model (few-shot text completion, batched by memo.llm.generator.LocalGenerator) or any
+OpenAI-compatible chat endpoint (concurrent requests through memo.llm.endpoint.Endpoint). Both
+answer lists of prompts in order; a request that fails transiently comes back as its exception,
+so one bad reply never stops a run.
 """
 
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from dataclasses import replace
 
-from memo.errors import MemoError, require
+from memo.core.config import Settings
+from memo.llm.endpoint import Endpoint, EndpointError
+from memo.llm.generator import Decoding, LocalGenerator, load_generator
+from memo.llm.prompt import render
 
-API_KEY_VARIABLES = ("MEMO_SYNTH_API_KEY", "OPENAI_API_KEY")  # read in this order, never logged
+SYNTH_KEY_VARIABLES = ("MEMO_SYNTH_API_KEY", "OPENAI_API_KEY")  # read in this order, never logged
 
 
 class LocalCompleter:
-    """Batched greedy generation with the in-process model (left padding, one forward per step)."""
+    """Greedy few-shot completions from the in-process model, `batch_size` prompts at a time."""
 
     style = "fewshot"
 
-    def __init__(self, llm: Any, template: str, batch_size: int = 16):
-        self.llm = llm
-        self.template = template
+    def __init__(self, generator: LocalGenerator, decoding: Decoding, batch_size: int = 16):
+        self.generator = generator
+        # greedy whatever generation.temperature says: drafts are judged by gates, not sampled
+        self.decoding = replace(decoding, temperature=0.0, top_p=1.0)
         self.batch_size = batch_size  # 16 measured 150 tok/s aggregate vs 17 at 1 (SmolLM2, 2 cores)
-        self.name = llm.name
+        self.name = generator.name
 
     def complete(self, prompts: list[str], max_new_tokens: int, stop_at_newline: bool = False) -> list[str]:
-        out: list[str] = []
-        for start in range(0, len(prompts), self.batch_size):
-            out.extend(self._batch(prompts[start:start + self.batch_size], max_new_tokens, stop_at_newline))
-        return out
+        stops = _newline_ids(self.generator.llm.tokenizer) if stop_at_newline else None
+        return self.generator.complete(prompts, replace(self.decoding, max_new_tokens=max_new_tokens),
+                                       self.batch_size, stops)
 
     def chat(self, conversations: list[list[dict]], max_new_tokens: int) -> list[str | Exception]:
-        from memo.serving.prompt import render
-
-        tokenizer = self.llm.tokenizer
-        return list(self.complete([render(tokenizer, self.template, c) for c in conversations], max_new_tokens))
-
-    def _batch(self, prompts: list[str], max_new_tokens: int, stop_at_newline: bool) -> list[str]:
-        from memo.serving.generator import Decoding, batch_generate
-
-        greedy = Decoding(max_new_tokens, temperature=0.0, top_p=1.0, repetition_penalty=1.1)
-        stops = _newline_ids(self.llm.tokenizer) if stop_at_newline else None
-        return batch_generate(self.llm, prompts, greedy, stops)
+        tokenizer, template = self.generator.llm.tokenizer, self.generator.template
+        return list(self.complete([render(tokenizer, template, c) for c in conversations], max_new_tokens))
 
 
 def _newline_ids(tokenizer) -> list[int]:
@@ -56,30 +52,11 @@ class EndpointCompleter:
 
     def __init__(self, url: str, model: str, concurrency: int = 8, timeout: float = 120.0,
                  retries: int = 4, temperature: float = 0.7):
-        from memo.serving.endpoint import api_key
-
-        openai = require("openai", "pip install 'memo[finetune]'")
-        key = api_key(API_KEY_VARIABLES)
-        # the client retries connection errors, 408/409/429 and 5xx with exponential backoff
-        self.client = openai.OpenAI(base_url=url, api_key=key, timeout=timeout, max_retries=retries)
-        self.openai = openai
+        self.endpoint = Endpoint(url, timeout, SYNTH_KEY_VARIABLES, retries=retries)
         self.url, self.name = url, model
         self.concurrency = concurrency
         self.temperature = temperature  # some diversity between drafts; gates catch the misses
-        self.check()
-
-    def check(self) -> None:
-        """Fail fast, with the URL, when the endpoint is unreachable or refuses the key."""
-        try:
-            self.client.with_options(max_retries=1, timeout=15).models.list()
-        except self.openai.APIConnectionError:
-            raise MemoError(f"cannot reach the endpoint {self.url}; is the server running? "
-                            f"(check --endpoint)") from None
-        except self.openai.AuthenticationError:
-            raise MemoError(f"{self.url} refused the API key; set MEMO_SYNTH_API_KEY or "
-                            f"OPENAI_API_KEY") from None
-        except self.openai.APIStatusError:
-            pass  # some servers have no /models; the first chat call tells the rest
+        self.endpoint.check()  # fail fast, with the URL, when it is unreachable or refuses the key
 
     def chat(self, conversations: list[list[dict]], max_new_tokens: int) -> list[str | Exception]:
         with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
@@ -87,13 +64,16 @@ class EndpointCompleter:
 
     def _one(self, messages: list[dict], max_new_tokens: int) -> str | Exception:
         try:
-            reply = self.client.chat.completions.create(model=self.name, messages=messages,
-                                                        max_tokens=max_new_tokens,
-                                                        temperature=self.temperature)
-        except self.openai.APIConnectionError as exc:
+            return self.endpoint.chat(self.name, messages, max_new_tokens, self.temperature)
+        except EndpointError as exc:
+            if exc.kind in ("not_found", "auth"):
+                raise  # every other request would fail the same way
             return exc
-        except self.openai.APIStatusError as exc:
-            if exc.status_code == 404:
-                raise MemoError(f"{self.url} has no model {self.name!r}; check --model") from None
-            return exc
-        return reply.choices[0].message.content or ""
+
+
+def make_completer(settings: Settings, endpoint: str | None, model: str | None, concurrency: int = 8,
+                   timeout: float = 120.0, retries: int = 4, batch_size: int = 16):
+    """The endpoint's completer when `endpoint` is given, else the local model's (loaded here)."""
+    if endpoint:
+        return EndpointCompleter(endpoint, model, concurrency, timeout, retries)
+    return LocalCompleter(load_generator(settings), Decoding.from_config(settings.generation), batch_size)

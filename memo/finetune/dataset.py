@@ -13,9 +13,9 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from memo.errors import MemoError
-from memo.finetune.jsonl import read_jsonl
-from memo.serving.prompt import encode, render
+from memo.core.errors import MemoError
+from memo.core.jsonl import read_jsonl
+from memo.llm.prompt import encode, render
 
 IGNORE = -100  # label of tokens the loss skips (system, user, documents)
 

@@ -12,10 +12,9 @@ from difflib import SequenceMatcher
 
 import numpy as np
 
-from memo.retrieval.bm25 import tokenize
-from memo.serving.prompt import chunk_body
+from memo.core.text import content_words, split_sentences
+from memo.llm.prompt import chunk_body
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])")
 _MARKUP = re.compile(r"[*_`]+|\[([^\]]*)\]\([^)]*\)")
 BEHAVIOURAL_OPENINGS = ("tell me about", "describe a", "give me an example", "give an example",
                         "walk me through", "share an example", "talk about a time", "how did you",
@@ -36,7 +35,7 @@ def sentences(chunk_text: str, min_words: int = 6, max_words: int = 60) -> list[
         if in_code or not line or line.startswith(("#", "|", "---")):
             continue
         line = _MARKUP.sub(lambda m: m.group(1) or "", re.sub(r"^([-*+]|\d+[.)])\s+", "", line))
-        for sentence in _SENTENCE_END.split(line):
+        for sentence in split_sentences(line):
             if min_words <= len(sentence.split()) <= max_words:
                 found.append(sentence.strip())
     return found
@@ -96,11 +95,11 @@ def question_problem(question: str, kind: str) -> str | None:
 def grounded_share(answer: str, quotes: Sequence[str], question: str = "") -> float:
     """Share of the answer's content words found in the quotes (words echoed from the question
     don't count either way)."""
-    echoed = set(tokenize(question))
-    words = set(tokenize(answer)) - echoed
+    echoed = set(content_words(question))
+    words = set(content_words(answer)) - echoed
     if not words:
         return 0.0
-    quoted = set(tokenize(" ".join(quotes)))
+    quoted = set(content_words(" ".join(quotes)))
     return len(words & quoted) / len(words)
 
 

@@ -3,6 +3,8 @@
     memo train runs/synth --out runs/adapter                       # SmolLM2-135M on the CPU
     memo train runs/synth --out runs/adapter-7b --config memo/finetune/configs/llama-2-7b-chat.toml
 
+Hyperparameters are the [train] section of memo's settings (memo.core.train_config.TrainConfig).
+
 Loss is on the assistant's tokens only, and the logits are computed only there: the LM head is
 ~20% of SmolLM2's weights, and prompts (documents) are most of each example.
 """
@@ -13,7 +15,6 @@ import json
 import math
 import resource
 import shutil
-import sys
 import time
 import warnings
 from contextlib import nullcontext
@@ -21,9 +22,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from memo import __version__
-from memo.config import Settings
-from memo.errors import MemoError, require
-from memo.finetune.adapter import base_fingerprint, write_memo_json
+from memo.core import notices
+from memo.core.config import Settings
+from memo.core.durable import write_atomic
+from memo.core.errors import MemoError, require
+from memo.core.profiles import get_profile
+from memo.core.progress import Progress
+from memo.core.train_config import TrainConfig
+from memo.finetune.checkpoints import latest_checkpoint, load_checkpoint, run_identity, save_checkpoint
 from memo.finetune.dataset import (
     IGNORE,
     Dataset,
@@ -32,9 +38,9 @@ from memo.finetune.dataset import (
     load_dataset,
     token_batches,
 )
-from memo.finetune.train_config import TrainConfig
-from memo.serving.profiles import get_profile
-from memo.serving.templates import TEMPLATES
+from memo.llm.adapter import base_fingerprint, write_memo_json
+from memo.llm.models import fast_bf16, llm_path, load_tokenizer, pick_device, stay_offline
+from memo.llm.templates import TEMPLATES
 
 
 @dataclass
@@ -62,16 +68,12 @@ class TrainReport:
 
 
 def resolve_base(cfg: TrainConfig, settings: Settings) -> str:
-    from memo.serving.models import llm_path
-
     profile = get_profile(cfg.profile)
     return llm_path(cfg.base or settings.model.llm, profile, settings.cache_dir)
 
 
 def pick_precision(cfg: TrainConfig, device: str) -> str:
     import torch
-
-    from memo.ingestion.embedder import fast_bf16
 
     if cfg.precision != "auto":
         return cfg.precision
@@ -214,63 +216,13 @@ def peak_memory_mb(device: str) -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
-def latest_checkpoint(out: Path) -> Path | None:
-    found = sorted((out / "checkpoints").glob("step-*")) if (out / "checkpoints").is_dir() else []
-    return found[-1] if found else None
-
-
-RESUMABLE_CHANGES = ("eval_every", "save_every", "keep_checkpoints")  # do not alter the trajectory
-
-
-def run_identity(cfg: TrainConfig, base: str, train_file: Path) -> dict:
-    """What a checkpoint must share with the run that resumes it for the resume to be exact."""
-    config = {k: v for k, v in cfg.as_dict().items() if k not in RESUMABLE_CHANGES}
-    return {"base": base, "data_hash": file_hash(train_file), **config}
-
-
-def save_checkpoint(model, optimizer, scheduler, out: Path, step: int, history: list, keep: int,
-                    run: dict) -> None:
+def train(data: Path, out: Path, settings: Settings, resume: bool = False, skip_bad: bool = False,
+          show_progress: bool = False) -> TrainReport:
+    """Train a LoRA adapter on DATA (a `memo synth` folder or a JSONL file) into OUT, with the
+    hyperparameters of `settings.train`."""
     import torch
 
-    folder = out / "checkpoints" / f"step-{step:06d}"
-    tmp = folder.with_name(folder.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    model.save_pretrained(tmp)
-    torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict()}, tmp / "optimizer.pt")
-    (tmp / "state.json").write_text(json.dumps({"step": step, "history": history, "run": run}), encoding="utf-8")
-    shutil.rmtree(folder, ignore_errors=True)
-    tmp.rename(folder)  # a checkpoint exists whole or not at all
-    for old in sorted((out / "checkpoints").glob("step-*"))[:-keep]:
-        shutil.rmtree(old, ignore_errors=True)
-
-
-def load_checkpoint(model, optimizer, scheduler, folder: Path, run: dict) -> tuple[int, list]:
-    import torch
-    from peft import set_peft_model_state_dict
-    from safetensors.torch import load_file
-
-    state = json.loads((folder / "state.json").read_text(encoding="utf-8"))
-    saved = state.get("run", {})
-    changed = sorted(k for k in run.keys() | saved.keys() if run.get(k) != saved.get(k))
-    if changed:
-        names = ", ".join("the data" if k == "data_hash" else k for k in changed)
-        raise MemoError(f"{folder} was saved by a run with other settings ({names} changed); "
-                        f"restore them to resume, or train without --resume to start over")
-    set_peft_model_state_dict(model, load_file(str(folder / "adapter_model.safetensors")))
-    states = torch.load(folder / "optimizer.pt", weights_only=False)
-    optimizer.load_state_dict(states["optimizer"])
-    scheduler.load_state_dict(states["scheduler"])
-    return state["step"], state["history"]
-
-
-def train(data: Path, out: Path, cfg: TrainConfig, settings: Settings, resume: bool = False,
-          skip_bad: bool = False, show_progress: bool = False) -> TrainReport:
-    """Train a LoRA adapter on DATA (a `memo synth` folder or a JSONL file) into OUT."""
-    import torch
-
-    from memo.progress import Progress
-    from memo.serving.models import load_tokenizer, pick_device, stay_offline
-
+    cfg = settings.train
     stay_offline()
     warnings.filterwarnings("ignore", category=FutureWarning)  # transformers' rename notices via peft
     torch.manual_seed(cfg.seed)
@@ -281,89 +233,128 @@ def train(data: Path, out: Path, cfg: TrainConfig, settings: Settings, resume: b
     precision = pick_precision(cfg, device)
     tokenizer = load_tokenizer(base)
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    max_len = cfg.max_seq_len or profile.context_length
     train_file, val_file = data_files(data)
+    train_set, val_set = load_splits(train_file, val_file, tokenizer, profile, cfg, skip_bad)
+    out.mkdir(parents=True, exist_ok=True)
+    loop = Loop(load_model(base, cfg, device, precision), cfg, device, precision, pad_id, train_set, val_set)
+    report = TrainReport(out=str(out), base_model=base, device=device, precision=precision,
+                         examples=len(train_set.examples), dropped=train_set.dropped + val_set.dropped,
+                         truncated=train_set.truncated + val_set.truncated)
+    step, history = loop.start(out, resume, run_identity(cfg, base, train_file), report)
+    started, seen, busy = time.monotonic(), 0, 0.0  # busy: optimizer steps only, no eval or saving
+    with Progress(enabled=show_progress) as bar:
+        task = bar.task("train", loop.total_steps)
+        bar.advance(task, step)
+        while step < loop.total_steps:
+            entry, tokens, seconds = loop.step(step)
+            step, seen, busy = step + 1, seen + tokens, busy + seconds
+            history.append(entry)
+            bar.advance(task, 1)
+            bar.note(task, f"loss {entry['loss']:.3f}" + (f" val {entry['val']:.3f}" if entry.get("val") else "")
+                     + f" {seen / max(busy, 1e-9):.0f} tok/s")
+            if step % cfg.save_every == 0 and step < loop.total_steps:
+                save_checkpoint(loop.model, loop.optimizer, loop.scheduler, out, step, history,
+                                cfg.keep_checkpoints, loop.identity)
+    finish_report(report, history, step, seen, busy, time.monotonic() - started)
+    save_adapter(loop.model, out, cfg, report, train_set, train_file, val_file, profile.template)
+    return report
+
+
+def load_splits(train_file: Path, val_file: Path | None, tokenizer, profile, cfg: TrainConfig,
+                skip_bad: bool) -> tuple[Dataset, Dataset]:
+    """The tokenized training and validation sets (an empty training set is an error)."""
+    max_len = cfg.max_seq_len or profile.context_length
     train_set = load_dataset(train_file, tokenizer, profile.template, max_len, cfg.overlong, skip_bad)
     if not train_set.examples:
         raise MemoError(f"{train_file} has no usable examples ({train_set.dropped} longer than {max_len} "
                         f"tokens were dropped); run `memo synth` or set overlong = 'truncate'")
     val_set = (load_dataset(val_file, tokenizer, profile.template, max_len, cfg.overlong, skip_bad)
                if val_file else Dataset([], Path()))
-    out.mkdir(parents=True, exist_ok=True)
-    model = load_model(base, cfg, device, precision)
-    params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
-    batches = micro_batches(train_set, cfg)
-    total_steps = math.ceil(len(batches) / cfg.grad_accum)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, schedule(cfg, total_steps))
-    autocast = ((lambda: torch.autocast(device.split(":")[0], dtype=torch.bfloat16))
-                if precision == "bf16" and not device.startswith("cuda") else nullcontext)
-    report = TrainReport(out=str(out), base_model=base, device=device, precision=precision,
-                         examples=len(train_set.examples), dropped=train_set.dropped + val_set.dropped,
-                         truncated=train_set.truncated + val_set.truncated)
-    step, history = 0, []
-    run = run_identity(cfg, base, train_file)
-    checkpoint = latest_checkpoint(out) if resume else None
-    if resume and not checkpoint:
-        print(f"memo: note: no checkpoint in {out}/checkpoints; starting from step 0", file=sys.stderr)
-    if checkpoint:
-        step, history = load_checkpoint(model, optimizer, scheduler, checkpoint, run)
-        report.resumed_from = step
-    report.val_loss_start = (history[0].get("val_start") if history else
-                             evaluate(model, val_set, cfg, device, pad_id, autocast))
-    if not history:
-        history.append({"step": 0, "val_start": report.val_loss_start})
-    model.train()
-    started, seen, busy = time.monotonic(), 0, 0.0  # busy: optimizer steps only, no eval or saving
-    with Progress(enabled=show_progress) as bar:
-        task = bar.task("train", total_steps)
-        bar.advance(task, step)
-        while step < total_steps:
-            group = batches[step * cfg.grad_accum:(step + 1) * cfg.grad_accum]
-            examples = [[train_set.examples[i] for i in b] for b in group]
-            labelled = sum(sum(t != IGNORE for t in e.labels[1:]) for b in examples for e in b)
-            tick = time.monotonic()
-            torch.manual_seed(cfg.seed + step)  # dropout masks: a resumed run repeats them exactly
-            step_loss = 0.0
-            for rows in (rows for batch in examples for rows in forward_groups(batch, device)):
-                loss, _ = loss_sum(model, collate(rows, device, pad_id), autocast)
-                (loss / max(labelled, 1)).backward()
-                step_loss += float(loss.detach())
-                seen += sum(len(e) for e in rows)
-            torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
-            optimizer.step()
-            scheduler.step()
-            optimizer.zero_grad(set_to_none=True)
-            step += 1
-            busy += time.monotonic() - tick
-            entry = {"step": step, "loss": round(step_loss / max(labelled, 1), 4),
-                     "lr": scheduler.get_last_lr()[0]}
-            if step % cfg.eval_every == 0 or step == total_steps:
-                entry["val"] = evaluate(model, val_set, cfg, device, pad_id, autocast)
-            history.append(entry)
-            rate = seen / max(busy, 1e-9)
-            bar.advance(task, 1)
-            bar.note(task, f"loss {entry['loss']:.3f}" + (f" val {entry['val']:.3f}" if entry.get("val") else "")
-                     + f" {rate:.0f} tok/s")
-            if step % cfg.save_every == 0 and step < total_steps:
-                save_checkpoint(model, optimizer, scheduler, out, step, history, cfg.keep_checkpoints, run)
-    report.seconds = round(time.monotonic() - started, 1)
+    return train_set, val_set
+
+
+class Loop:
+    """The model, optimizer, schedule and batches of one run, one optimizer step at a time."""
+
+    def __init__(self, model, cfg: TrainConfig, device: str, precision: str, pad_id: int,
+                 train_set: Dataset, val_set: Dataset):
+        import torch
+
+        self.model, self.cfg, self.device, self.pad_id = model, cfg, device, pad_id
+        self.train_set, self.val_set = train_set, val_set
+        self.params = [p for p in model.parameters() if p.requires_grad]
+        self.optimizer = torch.optim.AdamW(self.params, lr=cfg.learning_rate, weight_decay=cfg.weight_decay)
+        self.batches = micro_batches(train_set, cfg)
+        self.total_steps = math.ceil(len(self.batches) / cfg.grad_accum)
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, schedule(cfg, self.total_steps))
+        self.autocast = ((lambda: torch.autocast(device.split(":")[0], dtype=torch.bfloat16))
+                         if precision == "bf16" and not device.startswith("cuda") else nullcontext)
+        self.identity: dict = {}
+
+    def evaluate(self) -> float | None:
+        return evaluate(self.model, self.val_set, self.cfg, self.device, self.pad_id, self.autocast)
+
+    def start(self, out: Path, resume: bool, identity: dict, report: TrainReport) -> tuple[int, list]:
+        """(first step, history): from the last checkpoint with --resume, else from 0; the
+        validation loss before training is measured (or read from the checkpoint)."""
+        self.identity = identity
+        step, history = 0, []
+        checkpoint = latest_checkpoint(out) if resume else None
+        if resume and not checkpoint:
+            notices.note(f"no checkpoint in {out}/checkpoints; starting from step 0")
+        if checkpoint:
+            step, history = load_checkpoint(self.model, self.optimizer, self.scheduler, checkpoint, identity)
+            report.resumed_from = step
+        report.val_loss_start = history[0].get("val_start") if history else self.evaluate()
+        if not history:
+            history.append({"step": 0, "val_start": report.val_loss_start})
+        self.model.train()
+        return step, history
+
+    def step(self, step: int) -> tuple[dict, int, float]:
+        """Optimizer step `step` (from 0): its history entry, tokens seen and seconds taken."""
+        import torch
+
+        cfg = self.cfg
+        group = self.batches[step * cfg.grad_accum:(step + 1) * cfg.grad_accum]
+        examples = [[self.train_set.examples[i] for i in b] for b in group]
+        labelled = sum(sum(t != IGNORE for t in e.labels[1:]) for b in examples for e in b)
+        tick = time.monotonic()
+        torch.manual_seed(cfg.seed + step)  # dropout masks: a resumed run repeats them exactly
+        step_loss, seen = 0.0, 0
+        for rows in (rows for batch in examples for rows in forward_groups(batch, self.device)):
+            loss, _ = loss_sum(self.model, collate(rows, self.device, self.pad_id), self.autocast)
+            (loss / max(labelled, 1)).backward()
+            step_loss += float(loss.detach())
+            seen += sum(len(e) for e in rows)
+        torch.nn.utils.clip_grad_norm_(self.params, cfg.grad_clip)
+        self.optimizer.step()
+        self.scheduler.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        seconds = time.monotonic() - tick
+        entry = {"step": step + 1, "loss": round(step_loss / max(labelled, 1), 4),
+                 "lr": self.scheduler.get_last_lr()[0]}
+        if (step + 1) % cfg.eval_every == 0 or step + 1 == self.total_steps:
+            entry["val"] = self.evaluate()
+        return entry, seen, seconds
+
+
+def finish_report(report: TrainReport, history: list, step: int, seen: int, busy: float, seconds: float) -> None:
+    report.seconds = round(seconds, 1)
     report.tokens, report.steps, report.history = seen, step, history
     report.tokens_per_s = round(seen / max(busy, 1e-9), 1)  # training steps only
     losses = [h["loss"] for h in history if "loss" in h]
     report.train_loss = round(sum(losses[-10:]) / len(losses[-10:]), 4) if losses else None
     vals = [h["val"] for h in history if h.get("val") is not None]
     report.val_loss = vals[-1] if vals else report.val_loss_start
-    report.peak_memory_mb = peak_memory_mb(device)
-    save_adapter(model, out, cfg, report, train_set, train_file, val_file, profile.template)
-    return report
+    report.peak_memory_mb = peak_memory_mb(report.device)
 
 
 def save_adapter(model, out: Path, cfg: TrainConfig, report: TrainReport, train_set: Dataset,
                  train_file: Path, val_file: Path | None, template: str) -> None:
     """PEFT files (servable by vLLM), the chat template it was trained with, and memo.json."""
     model.save_pretrained(out)
-    (out / "chat_template.jinja").write_text(TEMPLATES[template], encoding="utf-8")
+    write_atomic(out / "chat_template.jinja", TEMPLATES[template])
     write_memo_json(out, {
         "memo_version": __version__, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "base_model": report.base_model, "base_fingerprint": base_fingerprint(report.base_model),

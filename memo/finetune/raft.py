@@ -3,18 +3,17 @@ memo's own retriever, and an answer that quotes the oracle before giving the fin
 
 With probability 1 - oracle_fraction the oracle is left out (replaced by one more distractor) and
 the answer is unchanged: the model learns the fact itself and learns to read past distractors.
-The prompt is built by memo.serving.prompt, exactly as `memo ask` builds it.
+The prompt is built by memo.llm.prompt, exactly as `memo ask` builds it.
 """
 
 from __future__ import annotations
 
-import hashlib
 import random
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from memo.serving.prompt import ContextDoc, build_messages, raft_answer
+from memo.llm.prompt import ContextDoc, build_messages, raft_answer
 
 _CITATION = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]")
 
@@ -27,10 +26,6 @@ class Passage:
     source: str
     section: str
     text: str
-
-
-def record_id(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
 def choose_distractors(oracle: Passage, hits: Sequence[Passage], count: int) -> list[Passage]:

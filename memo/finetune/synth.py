@@ -14,12 +14,17 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from memo.config import Settings
-from memo.errors import MemoError
+from memo.core.config import Settings
+from memo.core.durable import write_atomic
+from memo.core.errors import MemoError
+from memo.core.identity import company_corpus_hash, record_id, slug
+from memo.core.jsonl import append_jsonl, read_log
+from memo.core.progress import Progress
+from memo.core.qa_format import read_qa
 from memo.finetune import gates
-from memo.finetune.jsonl import append_jsonl, read_jsonl, read_log
-from memo.finetune.raft import Passage, assemble, record_id
-from memo.finetune.synth_data import company_corpus_hash, qa_row_problem, write_dataset
+from memo.finetune.completers import make_completer
+from memo.finetune.raft import Passage, assemble
+from memo.finetune.synth_data import from_qa, write_dataset
 from memo.finetune.synth_plan import Attempt, plan
 from memo.finetune.synth_prompts import (
     PROMPT_VERSION,
@@ -32,8 +37,7 @@ from memo.finetune.synth_prompts import (
     json_messages,
     parse_json_draft,
 )
-from memo.ingestion.indexer import slug
-from memo.ingestion.store import write_atomic
+from memo.retrieval.hybrid import HybridRetriever
 
 GROUNDED_SHARE = 0.3  # below this share of its words in the quotes, an answer is not grounded
 ROUNDTRIP_EXTRA = 4  # the question must retrieve its own oracle within distractors + this many hits
@@ -98,14 +102,13 @@ class Synthesizer:
     """Holds the retriever, the generator and the run's state; `run` does the work."""
 
     def __init__(self, settings: Settings, opts: SynthOptions, completer=None):
-        from memo.retrieval.hybrid import HybridRetriever
-
         opts.validate()
         self.opts = opts
         self.retriever = HybridRetriever(settings)
         self.retriever.scope(opts.company, opts.role)  # unknown company or role: clear error now
         self.company_key = slug(opts.company)
-        self.corpus_hash = company_corpus_hash(self.retriever, self.company_key)
+        self._chunks = {c.id: c for c in self.retriever.chunks(opts.company)}
+        self.corpus_hash = company_corpus_hash(c.meta for c in self._chunks.values())
         self.completer = completer
         self.settings = settings
         opts.out.mkdir(parents=True, exist_ok=True)
@@ -122,8 +125,7 @@ class Synthesizer:
     def _held_out(self):
         questions: list[str] = []
         for path in self.opts.exclude:
-            questions += [row["question"] for row in read_jsonl(path, ("question",), self.opts.skip_bad,
-                                                                check=qa_row_problem)]
+            questions += [row["question"] for row in read_qa(path, self.opts.skip_bad)]
         return self._embed(questions) if questions else None
 
     def roles(self) -> list[str | None]:
@@ -132,18 +134,13 @@ class Synthesizer:
         return sorted(self.retriever.roles(self.company_key).values()) or [None]
 
     def chunks(self) -> list[tuple[str, str, dict]]:
-        _, mask = self.retriever.scope(self.opts.company, None)
-        return [(self.retriever.ids[i], self.retriever.texts[i], self.retriever.metas[i])
-                for i in mask.nonzero()[0]]
+        return [(c.id, c.text, c.meta) for c in self._chunks.values()]
 
     def passage(self, chunk_id: str) -> Passage:
-        i = self.retriever.position[chunk_id]
-        meta = self.retriever.metas[i]
-        return Passage(chunk_id, meta.get("source", ""), meta.get("section", ""), self.retriever.texts[i])
+        chunk = self._chunks[chunk_id]
+        return Passage(chunk_id, chunk.meta.get("source", ""), chunk.meta.get("section", ""), chunk.text)
 
     def run(self, show_progress: bool = False) -> SynthReport:
-        from memo.progress import Progress
-
         started = time.monotonic()
         done = {row["key"] for row in self.log}
         report = SynthReport(out=str(self.opts.out), generator=self.completer.name,
@@ -166,8 +163,6 @@ class Synthesizer:
 
     def run_from_qa(self) -> SynthReport:
         """Convert --from-qa files (no generator): leakage and duplicate gates still apply."""
-        from memo.finetune.synth_data import from_qa
-
         started = time.monotonic()
         report = SynthReport(out=str(self.opts.out), generator="reference", style="from-qa",
                              corpus_hash=self.corpus_hash)
@@ -276,3 +271,15 @@ class Synthesizer:
         if self.completer.style == "fewshot":  # a tiny model's ungrounded answer: say what the document says
             return f"As I understand it from {self.opts.company}'s documents: {quotes[0]}", "quote"
         return "", "answer_ungrounded"
+
+
+def synthesize(settings: Settings, opts: SynthOptions, show_progress: bool = False) -> SynthReport:
+    """`memo synth`: convert --from-qa files, or generate drafts with the local model or
+    --endpoint and keep those that pass the gates. Flags, company and role are checked before
+    a model loads."""
+    synth = Synthesizer(settings, opts)
+    if opts.from_qa:
+        return synth.run_from_qa()
+    synth.completer = make_completer(settings, opts.endpoint, opts.model, opts.concurrency, opts.timeout,
+                                     opts.retries, opts.batch_size)
+    return synth.run(show_progress=show_progress)

@@ -5,25 +5,17 @@ conversion of existing Q&A files into the same format.
 from __future__ import annotations
 
 import hashlib
-import sys
 from pathlib import Path
 
-from memo.ingestion.indexer import slug
+from memo.core import notices
+from memo.core.identity import record_id, slug
+from memo.core.jsonl import read_log, write_jsonl
+from memo.core.qa_format import evidence_matches, read_qa
 from memo.finetune.gates import grounded_share, sentences
-from memo.finetune.jsonl import read_jsonl, read_log, write_jsonl
-from memo.finetune.raft import Passage, attach_contexts, record_id
+from memo.finetune.raft import Passage, attach_contexts
 
 TRAIN_FILE, VAL_FILE = "train.jsonl", "val.jsonl"
 QUOTE_SUPPORT = 0.5  # a retrieved sentence is quoted when half its content words are in the answer
-
-
-def company_corpus_hash(retriever, company_key: str) -> str:
-    """Hash of the company's indexed documents (source and content hash of each): an adapter
-    trained on data from one state of the corpus is stale once this changes."""
-    pairs = sorted({(m.get("source", ""), m.get("doc_hash", "")) for m in retriever.metas
-                    if m.get("company_key") == company_key})
-    digest = hashlib.sha256("\n".join(f"{s}\0{h}" for s, h in pairs).encode())
-    return digest.hexdigest()[:16]
 
 
 def is_validation(rid: str, fraction: float, seed: int) -> bool:
@@ -62,35 +54,13 @@ def supporting_quotes(answer: str, hits: list[Passage], evidence: str | None) ->
     return [(number, sentence) for _, number, sentence in found[:2]]
 
 
-def evidence_matches(evidence: str, source: str) -> bool:
-    """An evidence path names an indexed source when one's path components end the other's
-    (path suffix match, whichever folder was indexed): `hb/benefits.md` matches `benefits.md`,
-    `old-benefits.md` does not."""
-    wanted = [p for p in evidence.replace("\\", "/").split("/") if p]
-    have = [p for p in source.replace("\\", "/").split("/") if p]
-    if not wanted or not have:
-        return False
-    shorter, longer = sorted((wanted, have), key=len)
-    return longer[len(longer) - len(shorter):] == shorter
-
-
-def qa_row_problem(row: dict) -> str | None:
-    """Why a Q&A row (../shared/qa format) cannot be used, or None."""
-    if not isinstance(row.get("question"), str) or not row["question"].strip():
-        return "`question` must be a non-empty string"
-    for name in ("reference_answer", "evidence", "role", "company", "topic", "id"):
-        if row.get(name) is not None and not isinstance(row[name], str):
-            return f"`{name}` must be a string or null, not {type(row[name]).__name__}"
-    return None
-
-
 def from_qa(synth, paths: list[Path]) -> list[dict]:
     """Training records from Q&A files: retrieved contexts attached, the reference answer as target."""
     opts = synth.opts
     records: list[dict] = []
     warned: set[str] = set()
     for path in paths:
-        for row in read_jsonl(path, ("question",), opts.skip_bad, check=qa_row_problem):
+        for row in read_qa(path, opts.skip_bad):
             answer = row.get("reference_answer")
             if not answer:
                 continue
@@ -116,7 +86,7 @@ def indexed_role(synth, role: str | None, path: Path, warned: set[str]) -> str |
         return role
     if role not in warned:
         warned.add(role)
-        print(f"memo: warning: {path.name}: role {role!r} is not indexed for {synth.opts.company}; "
-              f"using {synth.opts.role or 'the company documents only'}", file=sys.stderr)
+        notices.warn(f"{path.name}: role {role!r} is not indexed for {synth.opts.company}; "
+                     f"using {synth.opts.role or 'the company documents only'}")
     return synth.opts.role
 

@@ -8,7 +8,7 @@ import hashlib
 from dataclasses import dataclass
 
 from memo.finetune.gates import sentences
-from memo.retrieval.bm25 import tokenize
+from memo.core.text import content_words
 
 BEHAVIOURAL_EVERY = 3  # one company chunk in three also gets a behavioural draft (~25% behavioural)
 
@@ -32,7 +32,7 @@ def _stable(text: str) -> int:
 
 def informative(sentence: str) -> int:
     """Content words, with digits counting double: facts with numbers make the best questions."""
-    words = tokenize(sentence)
+    words = content_words(sentence)
     return len(words) + sum(any(c.isdigit() for c in w) for w in words)
 
 

@@ -14,7 +14,7 @@ import json
 import re
 from dataclasses import dataclass, field
 
-from memo.serving.prompt import chunk_body, neutralize
+from memo.llm.prompt import chunk_body, neutralize
 
 KINDS = ("company", "behavioural")
 PROMPT_VERSION = 1  # bump when a prompt changes: it is part of the resume key and provenance

@@ -13,10 +13,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from memo.core.text import split_sentences
+
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
-# Western sentence ends before a capital or digit, or CJK full stops (which need no space after).
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])|(?<=[。！？])\s*")
 
 
 @dataclass
@@ -118,7 +118,7 @@ class SectionChunker:
             if size <= budget:
                 units.append((paragraph, size))
                 continue
-            sentences = [s for s in _SENTENCE_END.split(paragraph) if s.strip()]
+            sentences = split_sentences(paragraph)
             for sentence, sentence_size in zip(sentences, self.count.many(sentences)):
                 if sentence_size <= budget:
                     units.append((sentence, sentence_size))
@@ -170,7 +170,7 @@ class SectionChunker:
         """The last `overlap` sentences of the previous chunk, if they fit beside the next unit."""
         if not self.overlap or room <= 0:
             return []
-        sentences = _SENTENCE_END.split(previous[-1][0])[-self.overlap:]
+        sentences = split_sentences(previous[-1][0])[-self.overlap:]
         tail = " ".join(sentences)
         size = self.count(tail)
         return [(tail, size)] if size <= room // 2 and tail != previous[-1][0] else []

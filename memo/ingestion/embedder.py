@@ -13,19 +13,8 @@ from contextlib import nullcontext
 
 import numpy as np
 
-from memo.serving.models import embedder_path, stay_offline
-
-
-def fast_bf16(device: str) -> bool:
-    """True where bf16 matmuls run natively on this CPU; elsewhere bf16 is emulated and slower."""
-    if device != "cpu":
-        return False
-    import torch
-
-    try:
-        return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
-    except AttributeError:  # a torch without these probes
-        return False
+from memo.core.errors import MemoError
+from memo.llm.models import embedder_path, fast_bf16, pick_device, stay_offline
 
 
 class Embedder:
@@ -35,7 +24,6 @@ class Embedder:
         stay_offline()
         from sentence_transformers import SentenceTransformer
 
-        from memo.errors import MemoError
 
         self.name = name
         self.batch_size = batch_size
@@ -83,3 +71,8 @@ class LazyEmbedder:
         if self.loaded is None:
             self.loaded = Embedder(self.name, self.batch_size, self.device)
         return self.loaded
+
+
+def load_embedder(settings) -> Embedder:
+    """The configured sentence-transformers embedder on the configured device."""
+    return Embedder(settings.model.embedder, device=pick_device(settings.model.device))

@@ -11,13 +11,14 @@ Incremental and crash-safe:
 from __future__ import annotations
 
 import os
-import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from memo.config import Settings
-from memo.errors import MemoError
+from memo.core.config import Settings
+from memo.core.errors import MemoError
+from memo.core.identity import corpus_hash, slug
+from memo.core.progress import Progress
 from memo.ingestion.embedder import LazyEmbedder
 from memo.ingestion.loaders import (
     RawDocument,
@@ -27,14 +28,8 @@ from memo.ingestion.loaders import (
     discover,
     read_document,
 )
-from memo.ingestion.store import IndexWriter, Manifest, corpus_hash
-from memo.progress import Progress
-from memo.serving.models import pick_device
-
-
-def slug(text: str) -> str:
-    """The comparison key of a company or role name: case, spaces and punctuation ignored."""
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+from memo.ingestion.store import IndexWriter, Manifest
+from memo.llm.models import pick_device
 
 
 @dataclass
@@ -151,7 +146,7 @@ def _embedder_tokenizer(name: str):
     """The embedder's tokenizer and window, without loading its weights (a no-op run needs none)."""
     import json
 
-    from memo.serving.models import embedder_path, load_tokenizer, stay_offline
+    from memo.llm.models import embedder_path, load_tokenizer, stay_offline
 
     stay_offline()
     path = Path(embedder_path(name))

@@ -11,7 +11,6 @@ Layout under MEMO_HOME/indexes/NAME/:
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import os
 import time
@@ -20,8 +19,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from memo.config import Settings
-from memo.errors import MemoError, NotIndexedError
+from memo.core.config import Settings
+from memo.core.durable import replacing, write_atomic
+from memo.core.errors import MemoError, NotIndexedError
 
 MANIFEST_VERSION = 1
 
@@ -63,16 +63,6 @@ def open_collection(settings: Settings):
         ) from None
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write via a temporary file and rename, so a kill never leaves a half-written file."""
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-
-
 @dataclass
 class Manifest:
     embedder: str
@@ -96,14 +86,6 @@ class Manifest:
     def write(self, path: Path) -> None:
         self.updated = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         write_atomic(path, json.dumps(self.__dict__, indent=2))
-
-
-def corpus_hash(doc_hashes: dict[str, str]) -> str:
-    """One hash for the whole indexed corpus: changes when any document is added, changed or removed."""
-    digest = hashlib.sha256()
-    for doc_id in sorted(doc_hashes):
-        digest.update(f"{doc_id}\0{doc_hashes[doc_id]}\n".encode())
-    return digest.hexdigest()[:16]
 
 
 class IndexWriter:
@@ -175,9 +157,8 @@ class IndexWriter:
 
     def commit(self) -> None:
         """Persist the docstore after a batch whose chunks are in Chroma."""
-        tmp = self.docstore_path.with_name("docstore.json.tmp")
-        self.docstore.persist(str(tmp))
-        os.replace(tmp, self.docstore_path)
+        with replacing(self.docstore_path) as tmp:
+            self.docstore.persist(str(tmp))
 
     def close(self) -> None:
         if not self._lock.closed:

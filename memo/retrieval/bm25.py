@@ -6,20 +6,11 @@ retriever opens (a few hundred milliseconds for thousands of chunks).
 
 from __future__ import annotations
 
-import re
 from collections import Counter, defaultdict
 
 import numpy as np
 
-_TOKEN = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
-# Function words carry no topic; dropping them keeps BM25 from matching on "the" and "how".
-STOPWORDS = frozenset(
-    ["a", "an", "and", "are", "as", "at", "be", "but", "by", "can", "do", "does", "for", "from", "has", "have", "how", "i", "if", "in", "into", "is", "it", "its", "me", "my", "of", "on", "or", "our", "so", "that", "the", "their", "them", "there", "these", "they", "this", "to", "was", "we", "what", "when", "where", "which", "who", "why", "will", "with", "would", "you", "your"])
-
-
-def tokenize(text: str) -> list[str]:
-    return [t for t in _TOKEN.findall(text.lower()) if t not in STOPWORDS]
-
+from memo.core.text import content_words
 
 class BM25:
     def __init__(self, texts: list[str], k1: float = 1.2, b: float = 0.75):
@@ -27,7 +18,7 @@ class BM25:
         lengths = np.zeros(self.size, dtype=np.float32)
         postings: dict[str, tuple[list[int], list[int]]] = defaultdict(lambda: ([], []))
         for doc, text in enumerate(texts):
-            counts = Counter(tokenize(text))
+            counts = Counter(content_words(text))
             lengths[doc] = sum(counts.values())
             for term, tf in counts.items():
                 postings[term][0].append(doc)
@@ -43,7 +34,7 @@ class BM25:
 
     def scores(self, query: str) -> np.ndarray:
         out = np.zeros(self.size, dtype=np.float32)
-        for term in set(tokenize(query)):
+        for term in set(content_words(query)):
             posting = self._terms.get(term)
             if posting is not None:
                 out[posting[0]] += posting[1]

@@ -8,11 +8,13 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from memo.config import Settings
-from memo.errors import MemoError, NotIndexedError
-from memo.ingestion.indexer import slug
+from memo.core.config import Settings
+from memo.core.errors import MemoError, NotIndexedError
+from memo.core.identity import slug
+from memo.core.text import content_words
+from memo.ingestion.embedder import load_embedder
 from memo.ingestion.store import open_collection
-from memo.retrieval.bm25 import BM25, tokenize
+from memo.retrieval.bm25 import BM25
 
 
 @dataclass
@@ -33,8 +35,17 @@ class Hit:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class Chunk:
+    """One indexed chunk as stored: its id, text (heading trail first) and metadata."""
+
+    id: str
+    text: str
+    meta: dict
+
+
 def shingles(text: str, size: int = 3) -> set[tuple[str, ...]]:
-    words = tokenize(text.split("\n\n", 1)[-1])  # the body, not the shared heading trail
+    words = content_words(text.split("\n\n", 1)[-1])  # the body, not the shared heading trail
     return {tuple(words[i:i + size]) for i in range(max(1, len(words) - size + 1))}
 
 
@@ -56,21 +67,21 @@ class HybridRetriever:
 
     def __init__(self, settings: Settings, embedder=None):
         self.settings = settings
-        self.collection = open_collection(settings)
-        stamped = (self.collection.metadata or {}).get("memo_embedder")
+        self._collection = open_collection(settings)
+        stamped = (self._collection.metadata or {}).get("memo_embedder")
         if stamped and stamped != settings.model.embedder:
             raise MemoError(f"index {settings.index.name!r} was built with embedder {stamped!r}, "
                             f"not {settings.model.embedder!r}; set model.embedder back or reindex")
-        got = self.collection.get(include=["documents", "metadatas"])
-        self.ids: list[str] = got["ids"]
-        self.texts: list[str] = got["documents"]
-        self.metas: list[dict] = got["metadatas"]
-        self.position = {chunk_id: i for i, chunk_id in enumerate(self.ids)}
-        self.company_keys = np.array([m.get("company_key", "") for m in self.metas])
-        self.role_keys = np.array([m.get("role_key", "") for m in self.metas])
-        self.is_company_doc = np.array([m.get("kind") == "company" for m in self.metas], dtype=bool)
-        self.bm25 = BM25(self.texts)
-        self._companies = {m.get("company_key", ""): m.get("company", "") for m in self.metas}
+        got = self._collection.get(include=["documents", "metadatas"])
+        self._ids: list[str] = got["ids"]
+        self._texts: list[str] = got["documents"]
+        self._metas: list[dict] = got["metadatas"]
+        self._position = {chunk_id: i for i, chunk_id in enumerate(self._ids)}
+        self._company_keys = np.array([m.get("company_key", "") for m in self._metas])
+        self._role_keys = np.array([m.get("role_key", "") for m in self._metas])
+        self._is_company_doc = np.array([m.get("kind") == "company" for m in self._metas], dtype=bool)
+        self._bm25 = BM25(self._texts)
+        self._companies = {m.get("company_key", ""): m.get("company", "") for m in self._metas}
         self._embedder = embedder
 
     @property
@@ -84,8 +95,14 @@ class HybridRetriever:
         """Indexed companies, key -> name as given (read once when the retriever opens)."""
         return self._companies
 
+    def chunks(self, company: str) -> list[Chunk]:
+        """Every indexed chunk of `company` (its company documents and all its roles'), in index
+        order; an unknown company is a NotIndexedError."""
+        _, mask = self.scope(company, None)
+        return [Chunk(self._ids[i], self._texts[i], self._metas[i]) for i in mask.nonzero()[0]]
+
     def roles(self, company_key: str) -> dict[str, str]:
-        return {m["role_key"]: m["role"] for m in self.metas
+        return {m["role_key"]: m["role"] for m in self._metas
                 if m.get("company_key") == company_key and m.get("kind") == "role"}
 
     def scope(self, company: str, role: str | None) -> tuple[dict, np.ndarray]:
@@ -95,7 +112,7 @@ class HybridRetriever:
             known = ", ".join(sorted(set(self._companies.values()))) or "none"
             raise NotIndexedError(f"nothing is indexed for company {company!r} (indexed: {known}); "
                                   f"run `memo index PATH --company {company!r}`")
-        mask = self.company_keys == company_key
+        mask = self._company_keys == company_key
         if not role:
             return {"company_key": company_key}, mask
         role_key = slug(role)
@@ -107,7 +124,7 @@ class HybridRetriever:
                                   f"--role {role!r}`")
         where = {"$and": [{"company_key": company_key},
                           {"$or": [{"kind": "company"}, {"role_key": role_key}]}]}
-        return where, mask & (self.is_company_doc | (self.role_keys == role_key))
+        return where, mask & (self._is_company_doc | (self._role_keys == role_key))
 
     def retrieve(self, query: str, company: str, role: str | None = None, k: int | None = None) -> list[Hit]:
         """The `k` best chunks for `query` among the company's (and role's) documents."""
@@ -118,9 +135,9 @@ class HybridRetriever:
         where, mask = self.scope(company, role)
         depth = min(cfg.candidates, int(mask.sum()))
         dense_ids, cosine = self._dense(self.embedder.encode_query(query).tolist(), where, mask, depth)
-        keyword = self.bm25.top(query, mask, depth)
-        keyword_ids = [self.ids[i] for i, _ in keyword]
-        bm25 = {self.ids[i]: s for i, s in keyword}
+        keyword = self._bm25.top(query, mask, depth)
+        keyword_ids = [self._ids[i] for i, _ in keyword]
+        bm25 = {self._ids[i]: s for i, s in keyword}
         fused = rrf([dense_ids, keyword_ids], cfg.rrf_k)
         ranked = sorted(fused, key=lambda i: (-fused[i], i))
         return self._collapse(ranked, fused, cosine, bm25, k)
@@ -129,12 +146,12 @@ class HybridRetriever:
         """Dense ranking within the scope. Chroma's filtered search costs ~10x its plain one
         (bench_search: 19 ms vs 1.7 ms), so search unfiltered a few times deeper and keep the
         in-scope hits; fall back to the filtered search only when those are too few."""
-        wide = min(len(self.ids), depth * 4)
-        got = self.collection.query(query_embeddings=[vector], n_results=wide, include=["distances"])
+        wide = min(len(self._ids), depth * 4)
+        got = self._collection.query(query_embeddings=[vector], n_results=wide, include=["distances"])
         pairs = [(i, d) for i, d in zip(got["ids"][0], got["distances"][0])
-                 if i in self.position and mask[self.position[i]]][:depth]
-        if len(pairs) < depth and wide < len(self.ids):
-            got = self.collection.query(query_embeddings=[vector], n_results=depth, where=where,
+                 if i in self._position and mask[self._position[i]]][:depth]
+        if len(pairs) < depth and wide < len(self._ids):
+            got = self._collection.query(query_embeddings=[vector], n_results=depth, where=where,
                                         include=["distances"])
             pairs = list(zip(got["ids"][0], got["distances"][0]))
         return [i for i, _ in pairs], {i: 1.0 - d for i, d in pairs}
@@ -144,12 +161,12 @@ class HybridRetriever:
         kept: list[Hit] = []
         kept_shingles: list[set] = []
         for chunk_id in ranked:
-            i = self.position[chunk_id]
-            grams = shingles(self.texts[i])
+            i = self._position[chunk_id]
+            grams = shingles(self._texts[i])
             if any(jaccard(grams, other) >= self.settings.retrieval.dedup_threshold for other in kept_shingles):
                 continue
-            meta = self.metas[i]
-            kept.append(Hit(id=chunk_id, text=self.texts[i], source=meta.get("source", ""),
+            meta = self._metas[i]
+            kept.append(Hit(id=chunk_id, text=self._texts[i], source=meta.get("source", ""),
                             company=meta.get("company", ""), role=meta.get("role", ""),
                             kind=meta.get("kind", ""), title=meta.get("title", ""),
                             section=meta.get("section", ""), score=round(fused[chunk_id], 6),
@@ -164,9 +181,6 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(float(value), 4)
 
 
-def load_embedder(settings: Settings):
-    """The configured sentence-transformers embedder on the configured device."""
-    from memo.ingestion.embedder import Embedder
-    from memo.serving.models import pick_device
-
-    return Embedder(settings.model.embedder, device=pick_device(settings.model.device))
+def search(settings: Settings, query: str, company: str, role: str | None = None, k: int | None = None) -> list[Hit]:
+    """`memo search`: open the index and return the `k` best chunks for `query`."""
+    return HybridRetriever(settings).retrieve(query, company, role, k)

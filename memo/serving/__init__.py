@@ -1,4 +1,2 @@
-"""The answering side: prompts and chat templates, model loading, generation, `ask`.
-
-Kept import-light: heavy libraries are imported inside the functions that need them.
-"""
+"""Serving: launching vLLM's OpenAI-compatible server with LoRA adapters, and the adapter checks
+`memo serve` and `memo doctor` run before launching."""

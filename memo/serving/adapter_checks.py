@@ -7,14 +7,16 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from memo.errors import MemoError
-from memo.finetune.train_config import MAX_RANK  # one limit, shared with memo train
-
-TRAINED_ONLY_IN_BASE = ("embed_tokens", "lm_head")  # vLLM's LoRA cannot serve trained copies
-ADDED_TOKEN_FILES = ("added_tokens.json", "new_embeddings.safetensors")
+from memo.core.config import Settings
+from memo.core.errors import MemoError
+from memo.core.profiles import Profile, get_profile
+from memo.llm.models import llm_path
+from memo.llm.templates import TEMPLATES
+from memo.core.limits import ADDED_TOKEN_FILES, FORBIDDEN_TARGETS, MAX_RANK  # shared with memo train
+from memo.llm.adapter import base_fingerprint, read_adapter
 
 
 @dataclass
@@ -46,8 +48,6 @@ def weight_names(path: Path) -> list[str]:
 
 def check_adapter(name: str, path: Path, base_path: str, template_text: str) -> list[Check]:
     """Every check for one adapter; a folder that is not an adapter is a single failed check."""
-    from memo.finetune.adapter import base_fingerprint, read_adapter
-
     try:
         info = read_adapter(path)
     except MemoError as exc:
@@ -59,7 +59,7 @@ def check_adapter(name: str, path: Path, base_path: str, template_text: str) -> 
     saved = config.get("modules_to_save") or []
     checks.append(Check(name, "no modules_to_save", not saved, ", ".join(saved) or "none"))
     trained = sorted({part for key in weight_names(path) + list(config.get("target_modules") or [])
-                      for part in TRAINED_ONLY_IN_BASE if part in key})
+                      for part in FORBIDDEN_TARGETS if part in key})
     checks.append(Check(name, "no trained embeddings or lm_head", not trained, ", ".join(trained) or "none"))
     added = [f for f in ADDED_TOKEN_FILES if (path / f).exists()]
     checks.append(Check(name, "no added tokens", not added, ", ".join(added) or "none"))
@@ -87,3 +87,22 @@ def parse_adapter_specs(specs: list[str]) -> list[tuple[str, Path]]:
             raise MemoError(f"--adapter {spec!r}: the name {name!r} is given twice")
         pairs.append((name, Path(folder)))
     return pairs
+
+
+@dataclass
+class Plan:
+    """What would be served: the profile, the base weights, the adapters and their checks."""
+
+    profile: Profile
+    base: str
+    adapters: list[tuple[str, Path]]
+    checks: list[Check] = field(default_factory=list)
+
+
+def plan_adapters(settings: Settings, specs: list[str]) -> Plan:
+    """The base model of the configured profile and every NAME=DIR adapter, each checked."""
+    profile = get_profile(settings.model.profile)
+    base = llm_path(settings.model.llm, profile, settings.cache_dir)
+    adapters = parse_adapter_specs(specs)
+    checks = [c for name, folder in adapters for c in check_adapter(name, folder, base, TEMPLATES[profile.template])]
+    return Plan(profile, base, adapters, checks)

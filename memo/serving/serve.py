@@ -2,7 +2,7 @@
 
 vLLM runs in its own environment (scripts/install_vllm.sh) and memo only launches it, waits for
 it to be healthy, streams its log to a file and stops it cleanly; everything else talks to it over
-HTTP (memo.serving.endpoint).
+HTTP (memo.llm.endpoint).
 """
 
 from __future__ import annotations
@@ -14,10 +14,16 @@ import socket
 import subprocess
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from memo.errors import MemoError
+from memo.core import notices
+from memo.core.durable import write_atomic
+from memo.core.errors import MemoError
+from memo.core.limits import RANK_SIZES
+from memo.llm.templates import TEMPLATES
+from memo.serving.adapter_checks import adapter_rank, plan_adapters
 
 REPO_ENV = Path(__file__).resolve().parents[2] / ".venv-vllm" / "bin" / "python"
 QUIET_ENV = {"VLLM_NO_USAGE_STATS": "1", "DO_NOT_TRACK": "1"}  # no telemetry, ever
@@ -80,7 +86,7 @@ def find_vllm_python(explicit: str | None) -> str:
 def lora_rank_limit(ranks: list[int]) -> int:
     """vLLM's --max-lora-rank takes one of a few sizes: the smallest that holds every adapter."""
     wanted = max(ranks, default=0)
-    return next(size for size in (8, 16, 32, 64) if size >= wanted)
+    return next(size for size in RANK_SIZES if size >= wanted)
 
 
 def check_port_free(host: str, port: int) -> None:
@@ -139,3 +145,82 @@ def stop(process: subprocess.Popen, grace: float = 20.0) -> int:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
     return process.returncode
+
+
+@dataclass
+class ServeOptions:
+    """What `memo serve` was asked for besides the settings (model profile and weights)."""
+
+    adapters: list[str] = field(default_factory=list)  # NAME=DIR specs
+    vllm_python: str | None = None
+    served_model_name: str = "memo-base"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    api_key_env: str = "MEMO_API_KEY"  # the variable holding the key clients must send
+    dtype: str = "auto"
+    memory_fraction: float | None = None
+    startup_timeout: float = 300.0
+    log: Path | None = None  # default: $MEMO_HOME/serve/vllm.log
+
+
+@dataclass
+class Serving:
+    """A healthy server: where it answers and what it serves."""
+
+    url: str
+    models: list[str]
+    log: str
+    pid: int
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+def build_plan(settings, opts: ServeOptions) -> ServePlan:
+    """The launch plan, after the adapter checks pass; writes the chat template file vLLM reads."""
+    checked = plan_adapters(settings, opts.adapters)
+    failed = [c for c in checked.checks if not c.ok]
+    if failed:
+        c = failed[0]
+        raise MemoError(f"adapter {c.adapter}: {c.name} failed ({c.detail}); run `memo doctor` for all checks")
+    template_file = settings.home / "serve" / f"{checked.profile.template}.jinja"
+    template_file.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(template_file, TEMPLATES[checked.profile.template])
+    return ServePlan(python=find_vllm_python(opts.vllm_python), base=checked.base,
+                     served_name=opts.served_model_name, template_file=template_file, adapters=checked.adapters,
+                     max_rank=lora_rank_limit([adapter_rank(folder) for _, folder in checked.adapters]),
+                     max_model_len=checked.profile.context_length, host=opts.host, port=opts.port,
+                     dtype=opts.dtype, memory_fraction=opts.memory_fraction or default_memory_fraction())
+
+
+def serve(settings, opts: ServeOptions, on_ready: Callable[[Serving], None]) -> int:
+    """`memo serve`: launch vLLM, call `on_ready` once it is healthy, and serve until Ctrl-C or
+    SIGTERM, which stop it cleanly (returns vLLM's exit code). vLLM exiting by itself is an error."""
+    plan = build_plan(settings, opts)
+    check_port_free(plan.host, plan.port)
+    log = opts.log or settings.home / "serve" / "vllm.log"
+    api_key = os.environ.get(opts.api_key_env) or None
+    if plan.host not in ("127.0.0.1", "localhost", "::1") and not api_key:
+        notices.warn(f"serving on {plan.host} without an API key (set {opts.api_key_env})")
+    stop_on_signals()
+    process = launch(plan, log, api_key)
+    try:
+        wait_healthy(process, plan, log, opts.startup_timeout)
+        on_ready(Serving(plan.url, [plan.served_name, *(name for name, _ in plan.adapters)], str(log), process.pid))
+        code = process.wait()
+        raise MemoError(f"vLLM stopped with code {code}: {last_error(log)} (log: {log})")
+    except KeyboardInterrupt:
+        return stop(process)
+    finally:
+        stop(process)
+
+
+def stop_on_signals() -> None:
+    """Ctrl-C and SIGTERM (a service manager, `kill`) both stop vLLM cleanly, even where the shell
+    started memo with SIGINT ignored (a background job)."""
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, interrupt)
+    signal.signal(signal.SIGTERM, interrupt)

@@ -1,0 +1,1 @@
+"""`memo ask`: retrieve, pack the context window, prompt, generate, and check the citations."""

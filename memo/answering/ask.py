@@ -1,0 +1,170 @@
+"""`memo ask`: retrieve, pack the context window, prompt, generate, and check the citations.
+
+    prepare  -> the messages and packed contexts for one question (retrieval arms retrieve)
+    generate -> the model's text (in-process, or a served model per mode)
+    compose  -> the Answer: reasoning split from the final answer, citations checked
+
+The bench answers through the same `prepare` and `compose`, with batched generation between them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from memo.answering.citations import citations
+from memo.core.config import Settings
+from memo.core.errors import MemoError
+from memo.core.identity import company_corpus_hash
+from memo.core.profiles import get_profile
+from memo.llm.adapter import read_adapter, stale_warning
+from memo.llm.endpoint import Endpoint, EndpointGenerator
+from memo.llm.generator import Decoding, context_length, load_generator
+from memo.llm.models import llm_path, load_tokenizer
+from memo.llm.prompt import ContextDoc, build_messages, split_answer
+from memo.retrieval.hybrid import HybridRetriever
+from memo.retrieval.packing import pack
+
+# base: the model alone; rag: retrieval; ft: the LoRA adapter alone; hybrid: adapter + retrieval
+MODES = ("base", "rag", "ft", "hybrid")
+ADAPTER_MODES = ("ft", "hybrid")
+RETRIEVAL_MODES = ("rag", "hybrid")
+
+
+@dataclass
+class Answer:
+    question: str
+    mode: str
+    model: str
+    company: str
+    role: str | None
+    answer: str
+    citations: list[dict] = field(default_factory=list)
+    invalid_citations: list[int] = field(default_factory=list)
+    contexts: list[dict] = field(default_factory=list)
+    adapter: str | None = None
+    reasoning: str = ""  # the quoted reasoning an adapter writes before its final answer
+    warnings: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+class Answerer:
+    """Holds the loaded retriever and generator so several questions pay for one load."""
+
+    def __init__(self, settings: Settings, retriever=None, generator=None, adapter: Path | None = None,
+                 endpoint: Endpoint | None = None, served_model: str | None = None,
+                 served_adapter: str | None = None):
+        """`endpoint` answers instead of the in-process model, with `served_model` for base/rag and
+        `served_adapter` for ft/hybrid (each found from the server's model list when there is only
+        one). `retriever` may be shared with another Answerer."""
+        self.settings = settings
+        self._retriever = retriever
+        self._generator = generator
+        self.adapter = adapter
+        self.adapter_info = read_adapter(adapter) if adapter is not None else None
+        self.endpoint, self.served_model, self.served_adapter = endpoint, served_model, served_adapter
+        self._served: dict[str, EndpointGenerator] = {}  # one per served name, made on first use
+        self._tokenizer = None
+
+    @property
+    def retriever(self):
+        if self._retriever is None:
+            self._retriever = HybridRetriever(self.settings)
+        return self._retriever
+
+    def generator_for(self, mode: str):
+        """The generator that answers `mode`: the in-process model (loaded on first use), or the
+        endpoint's model for it (the base model for base/rag, the adapter for ft/hybrid)."""
+        if self.endpoint is None:
+            if self._generator is None:
+                self._generator = load_generator(self.settings, self.adapter)
+            return self._generator
+        wants_adapter = mode in ADAPTER_MODES
+        name = self.endpoint.pick(self.served_adapter if wants_adapter else self.served_model, wants_adapter)
+        if name not in self._served:
+            profile = get_profile(self.settings.model.profile)
+            if self._tokenizer is None:  # counts the prompt for packing: the served model's own tokenizer
+                self._tokenizer = load_tokenizer(llm_path(self.settings.model.llm, profile, self.settings.cache_dir))
+            self._served[name] = EndpointGenerator(self.endpoint, name, self._tokenizer, profile.template,
+                                                   context_length(self.settings))
+        return self._served[name]
+
+    def check_mode(self, mode: str) -> None:
+        if mode not in MODES:
+            raise MemoError(f"--mode {mode!r} is not one of: {', '.join(MODES)}")
+        if self.endpoint is None and (mode in ADAPTER_MODES) != (self.adapter is not None):
+            raise MemoError(f"--mode {mode} needs --adapter DIR (the --out folder of `memo train`)"
+                            if mode in ADAPTER_MODES else
+                            f"--adapter is used by --mode ft or hybrid, not {mode}")
+
+    def prepare(self, question: str, company: str, role: str | None, mode: str) -> tuple[list, list[dict]]:
+        """The messages and the packed contexts for one question (no generation)."""
+        self.check_mode(mode)
+        if self.endpoint is not None:
+            self.generator_for(mode)  # an unknown served name fails before any retrieval
+        if not question.strip():
+            raise MemoError("the question is empty")
+        if mode not in RETRIEVAL_MODES:
+            self.retriever.scope(company, role)  # still refuse companies with nothing indexed
+            return build_messages(question, company, role, None), []
+        generator = self.generator_for(mode)
+        hits = self.retriever.retrieve(question, company, role, self.settings.retrieval.pack_candidates)
+        budget = generator.context_length - self.settings.generation.max_new_tokens
+        if budget <= 0:
+            raise MemoError(f"generation.max_new_tokens ({self.settings.generation.max_new_tokens}) "
+                            f"leaves no room in a {generator.context_length}-token context")
+
+        def fits(candidate) -> bool:
+            docs = [ContextDoc(h.source, h.section, h.text) for h in candidate]
+            return generator.prompt_tokens(build_messages(question, company, role, docs)) <= budget
+
+        packed = pack(hits, fits)
+        docs = [ContextDoc(h.source, h.section, h.text) for h in packed]
+        contexts = [{"source": h.source, "company": h.company, "role": h.role or None,
+                     "section": h.section, "score": h.score, "text": h.text} for h in packed]
+        return build_messages(question, company, role, docs), contexts
+
+    def compose(self, question: str, company: str, role: str | None, mode: str, text: str,
+                contexts: list[dict], model: str) -> Answer:
+        """The Answer for generated `text`: the final answer split from its quoted reasoning, and
+        its citations checked against the `contexts` the model was shown."""
+        reasoning, final = split_answer(text)
+        cited, invalid = citations(final, contexts, question) if contexts else ([], [])
+        return Answer(question=question, mode=mode, model=model, company=company, role=role, answer=final,
+                      citations=cited, invalid_citations=invalid, contexts=contexts,
+                      adapter=str(self.adapter) if self.adapter else None, reasoning=reasoning)
+
+    def ask(self, question: str, company: str, role: str | None = None, mode: str = "rag",
+            on_text: Callable[[str], None] | None = None) -> Answer:
+        messages, contexts = self.prepare(question, company, role, mode)
+        generator = self.generator_for(mode)
+        text = generator.generate(messages, Decoding.from_config(self.settings.generation), on_text)
+        answer = self.compose(question, company, role, mode, text, contexts, generator.name)
+        answer.warnings = self.warnings(company)
+        return answer
+
+    def warnings(self, company: str) -> list[str]:
+        """The adapter is stale when the company's documents changed since its training data."""
+        if not self.adapter_info:
+            return []
+        current = company_corpus_hash(c.meta for c in self.retriever.chunks(company))
+        warning = stale_warning(self.adapter_info, current, company)
+        return [warning] if warning else []
+
+
+def ask(settings: Settings, question: str, company: str, role: str | None = None, mode: str = "rag",
+        adapter: str | None = None, endpoint: str | None = None, served_model: str | None = None,
+        timeout: float = 120.0, on_text: Callable[[str], None] | None = None) -> Answer:
+    """`memo ask`: one answer, in-process or through `endpoint` (where `adapter` is the adapter's
+    served name and `served_model` the base model's), streamed through `on_text` when given."""
+    if endpoint:
+        answerer = Answerer(settings, endpoint=Endpoint(endpoint, timeout), served_model=served_model,
+                            served_adapter=adapter)
+    else:
+        if served_model:
+            raise MemoError("--model names a model served at --endpoint; for local weights use --llm")
+        answerer = Answerer(settings, adapter=Path(adapter) if adapter else None)
+    return answerer.ask(question, company, role, mode, on_text)

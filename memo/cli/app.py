@@ -1,0 +1,61 @@
+"""The `memo` command line: the parser and `main`. Each command is a function whose docstring is
+its --help; it parses its arguments, calls one library function and prints the result.
+
+Only the standard library and memo.core are imported here: `memo --help` stays fast, and torch,
+chromadb and transformers load inside the command that needs them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+
+from memo import __version__
+from memo.cli.bench import add_bench_command
+from memo.cli.commands import add_ask_command, add_index_commands, add_status_commands
+from memo.cli.serving import add_serving_commands
+from memo.cli.training import add_synth_command, add_train_command
+from memo.core import notices
+from memo.core.errors import MemoError
+
+# The commands in the order `memo --help` lists them.
+COMMANDS = (add_index_commands, add_ask_command, add_synth_command, add_train_command, add_serving_commands,
+            add_bench_command, add_status_commands)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="memo", description="Answer job-interview questions grounded "
+                                     "in a company's and a role's own documents.")
+    parser.add_argument("--version", action="version", version=f"memo {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def add(name: str, func: Callable[[argparse.Namespace], int]) -> argparse.ArgumentParser:
+        doc = func.__doc__ or ""
+        sub = commands.add_parser(name, help=doc.split("\n")[0], description=doc,
+                                  formatter_class=argparse.RawDescriptionHelpFormatter)
+        sub.set_defaults(func=func)
+        return sub
+
+    for add_commands in COMMANDS:
+        add_commands(add)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    notices.render_on_stderr()
+    try:
+        return args.func(args)
+    except MemoError as exc:
+        print(f"memo: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("memo: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,85 @@
+"""The `memo bench` command of the CLI."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from memo.cli.common import Adder, add_common, add_model, print_json, settings_from
+from memo.core.demo import DEMO_EVAL
+from memo.core.errors import MemoError
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    """Compare base, rag, ft and hybrid answering on the same questions, and write a report.
+
+    EVAL.jsonl files are in the ../shared/qa format (question, reference_answer, company, role,
+    evidence: a path matched to the indexed documents by suffix); --demo uses the bundled Tidewell
+    questions. Arms: base (the model alone), rag (retrieval), ft (the --adapter alone) and hybrid
+    (adapter + retrieval), with the same prompts and decoding. Scores without a judge: ROUGE-L,
+    chrF, semantic similarity, and for rag/hybrid hit@k, MRR, ID-based context precision/recall and
+    citation validity; with --judge-endpoint/--judge-model (any OpenAI-compatible judge, key from
+    MEMO_JUDGE_API_KEY or OPENAI_API_KEY) also faithfulness, relevancy, context precision/recall and
+    factual correctness. Means with 95% bootstrap intervals, paired differences with win/tie/loss,
+    breakdowns by category and company. Writes OUT/report.md, report.html, results.jsonl and
+    summary.json; a rerun into the same OUT computes only what is missing.
+    """
+    from memo.cli.render import print_bench_summary
+    from memo.core.progress import Progress
+    from memo.eval.bench import BenchOptions, run_bench
+    from memo.llm.adapter import adapter_profile
+
+    files = [Path(f) for f in args.files] + ([DEMO_EVAL] if args.demo else [])
+    if not files:
+        raise MemoError("give one or more EVAL.jsonl files (or --demo for the bundled Tidewell questions)")
+    opts = BenchOptions(files=files, out=Path(args.out), arms=BenchOptions.parse_arms(args.arms),
+                        adapter=args.adapter, endpoint=args.endpoint, model=args.model, company=args.company,
+                        role=args.role, limit=args.limit, seed=args.seed, batch_size=args.batch_size,
+                        timeout=args.timeout, judge_endpoint=args.judge_endpoint, judge_model=args.judge_model,
+                        judge_runs=args.judge_runs, judge_timeout=args.judge_timeout,
+                        baseline=Path(args.baseline) if args.baseline else None)
+    opts.validate()  # before any model loads
+    profile = args.profile
+    if profile is None and args.adapter and not args.endpoint:
+        profile = adapter_profile(Path(args.adapter))
+    settings = settings_from(args, **{"model.profile": profile, "model.llm": args.llm,
+                                      "generation.max_new_tokens": args.max_new_tokens,
+                                      "index.chroma_url": args.chroma_url})
+    with Progress(enabled=not args.json) as progress:
+        summary = run_bench(opts, settings, progress)
+    print_json(summary) if args.json else print_bench_summary(summary, opts.out)
+    return 0
+
+
+def add_bench_command(add: Adder) -> None:
+    bench = add("bench", cmd_bench)
+    bench.add_argument("files", nargs="*", metavar="EVAL.jsonl", help="question files (../shared/qa format)")
+    bench.add_argument("--demo", action="store_true", help="add the bundled Tidewell questions")
+    bench.add_argument("--out", required=True, metavar="DIR", help="report folder (a rerun resumes from it)")
+    bench.add_argument("--arms", default="base,rag,ft,hybrid", metavar="LIST",
+                       help="comma-separated subset of base,rag,ft,hybrid (default: all four)")
+    bench.add_argument("--adapter", metavar="DIR", help="LoRA adapter from `memo train` (for ft, hybrid); "
+                       "with --endpoint, its served name")
+    bench.add_argument("--endpoint", metavar="URL", help="answer through an OpenAI-compatible server (`memo serve`)")
+    bench.add_argument("--model", metavar="NAME", help="the base model's name at --endpoint")
+    bench.add_argument("--company", help="use this indexed company for every question (default: each "
+                       "question's own, matched to the indexed name)")
+    bench.add_argument("--role", help="use this indexed role for every question")
+    bench.add_argument("--limit", type=int, metavar="N", help="a seeded sample of N questions")
+    bench.add_argument("--seed", type=int, default=0, help="seed for --limit and the bootstrap")
+    bench.add_argument("--batch-size", type=int, default=8, metavar="N",
+                       help="answers generated together (in-process) or in flight (endpoint)")
+    bench.add_argument("--timeout", type=float, default=120.0, metavar="S", help="endpoint request timeout")
+    bench.add_argument("--baseline", metavar="SUMMARY.json", help="an earlier run's summary.json: adds "
+                       "the change per metric and flags regressions beyond the interval")
+    judge = bench.add_argument_group("judge (optional)")
+    judge.add_argument("--judge-endpoint", metavar="URL", help="OpenAI-compatible judge, e.g. "
+                       "https://api.openai.com/v1 or a vLLM server")
+    judge.add_argument("--judge-model", metavar="NAME", help="the judge's model name (e.g. gpt-4o)")
+    judge.add_argument("--judge-runs", type=int, default=1, metavar="N",
+                       help="repeat judged scores N times and report their spread")
+    judge.add_argument("--judge-timeout", type=float, default=180.0, metavar="S", help="per judged score")
+    model = bench.add_argument_group("model")
+    add_model(model)
+    model.add_argument("--max-new-tokens", type=int, metavar="N", help="answer length budget")
+    add_common(bench)

@@ -1,0 +1,144 @@
+"""The index and answering commands: `memo index`, `search`, `ask`, `status` and `config`."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from memo.cli.common import Adder, add_common, add_model, add_scope, print_json, settings_from, show_progress
+from memo.core.demo import DEMO_COMPANY, DEMO_CORPUS
+from memo.core.errors import MemoError
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    """Index company and role documents (.md, .txt, .html, .pdf; files or folders).
+
+    Re-running is incremental: unchanged files embed nothing, changed files replace their chunks.
+    Role documents are files under a `roles/` folder, files with `role:` front matter, or
+    everything given with --role (or --kind role, one role per file, named by its title).
+    """
+    from memo.cli.render import print_index_report
+    from memo.ingestion.indexer import Target, index_corpus
+
+    paths = [Path(p) for p in args.paths]
+    company = args.company
+    if args.demo:
+        paths, company = [DEMO_CORPUS], company or DEMO_COMPANY
+    if not paths:
+        raise MemoError("give at least one file or folder to index (or --demo)")
+    if not company:
+        raise MemoError("--company is required: whose documents are these?")
+    settings = settings_from(args, **{"index.chunk_tokens": args.chunk_tokens, "index.chroma_url": args.chroma_url})
+    report = index_corpus(settings, paths, Target(company, args.role, args.kind), prune_missing=args.prune,
+                          rebuild=args.rebuild, show_progress=show_progress(args))
+    print_json(report.as_dict()) if args.json else print_index_report(report)
+    return 0 if report.files or not report.skipped else 1
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    """Search a company's (and role's) indexed documents: hybrid dense + BM25.
+
+    Dense (Chroma) and keyword (BM25) rankings are fused by reciprocal rank; near-duplicate chunks
+    are collapsed.
+    """
+    from memo.cli.render import print_hits
+    from memo.retrieval.hybrid import search
+
+    settings = settings_from(args, **{"retrieval.k": args.k, "index.chroma_url": args.chroma_url})
+    hits = search(settings, args.query, args.company, args.role, args.k)
+    print_json([hit.as_dict() for hit in hits]) if args.json else print_hits(hits)
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    """Answer an interview question as a candidate, grounded in the company's documents.
+
+    The answer is in the first person, for the role at the company, and cites the documents it
+    uses as [1], [2]... Modes: rag (retrieval, the default), base (the model alone, no documents),
+    ft (a LoRA adapter from `memo train`, no documents) and hybrid (the adapter with retrieval);
+    ft and hybrid need --adapter DIR. With --endpoint URL an OpenAI-compatible server answers
+    (`memo serve`, vLLM, OpenAI): --model names its base model and --adapter the adapter's served
+    name, each found from the server's model list when it serves only one; the key comes from
+    MEMO_API_KEY or OPENAI_API_KEY.
+    """
+    from memo.answering.ask import ADAPTER_MODES, ask
+    from memo.cli.render import print_adapter_answer, print_sources, print_warnings
+    from memo.llm.adapter import adapter_profile
+
+    local_adapter = Path(args.adapter) if args.adapter and not args.endpoint else None
+    profile = args.profile or (adapter_profile(local_adapter) if local_adapter else None)
+    settings = settings_from(args, **{"model.profile": profile, "model.llm": args.llm,
+                                      "generation.max_new_tokens": args.max_new_tokens,
+                                      "index.chroma_url": args.chroma_url})
+    streaming = not args.json and args.mode not in ADAPTER_MODES  # adapters write reasoning first
+    stream = (lambda text: print(text, end="", flush=True)) if streaming else None
+    answer = ask(settings, args.question, args.company, args.role, args.mode, adapter=args.adapter,
+                 endpoint=args.endpoint, served_model=args.model, timeout=args.timeout, on_text=stream)
+    print_warnings(answer.warnings)
+    if args.json:
+        print_json(answer.as_dict())
+    else:
+        if not streaming:
+            print_adapter_answer(answer)
+        print()
+        print_sources(answer)
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """Show the index: where it is, its embedder and corpus hash, companies, roles and counts."""
+    from memo.cli.render import print_status
+    from memo.ingestion.store import index_status
+
+    status = index_status(settings_from(args, **{"index.chroma_url": args.chroma_url}))
+    print_json(status) if args.json else print_status(status)
+    return 0
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    """Print the effective settings (defaults < TOML file < MEMO_* environment < flags)."""
+    print_json(settings_from(args).as_dict())
+    return 0
+
+
+def add_index_commands(add: Adder) -> None:
+    index = add("index", cmd_index)
+    index.add_argument("paths", nargs="*", metavar="PATH", help="files or folders to index")
+    add_scope(index, company_required=False)
+    index.add_argument("--kind", choices=["company", "role"], help="what the documents are (default: "
+                       "company, role under roles/ or with --role)")
+    index.add_argument("--demo", action="store_true", help="index the bundled demo corpus (Tidewell)")
+    index.add_argument("--prune", action="store_true", help="remove this company's documents that are "
+                       "no longer found under PATH")
+    index.add_argument("--rebuild", action="store_true", help="delete the index and start over "
+                       "(needed after changing the embedder)")
+    index.add_argument("--chunk-tokens", type=int, metavar="N", help="chunk size in embedder word pieces")
+    add_common(index)
+    search = add("search", cmd_search)
+    search.add_argument("query")
+    add_scope(search)
+    search.add_argument("--k", type=int, metavar="N", help="hits to show (default 5)")
+    add_common(search)
+
+
+def add_ask_command(add: Adder) -> None:
+    ask = add("ask", cmd_ask)
+    ask.add_argument("question")
+    add_scope(ask)
+    ask.add_argument("--mode", default="rag", choices=["base", "rag", "ft", "hybrid"],
+                     help="rag: with retrieved documents (default); base: the model alone; ft: the "
+                     "adapter alone; hybrid: the adapter with retrieved documents")
+    ask.add_argument("--adapter", metavar="DIR", help="LoRA adapter from `memo train` (for ft, hybrid); "
+                     "with --endpoint, its served name")
+    ask.add_argument("--endpoint", metavar="URL", help="answer through an OpenAI-compatible server, "
+                     "e.g. http://127.0.0.1:8000/v1 (`memo serve`)")
+    ask.add_argument("--model", metavar="NAME", help="the base model's name at --endpoint")
+    ask.add_argument("--timeout", type=float, default=120.0, metavar="S", help="endpoint request timeout")
+    add_model(ask)
+    ask.add_argument("--max-new-tokens", type=int, metavar="N", help="answer length budget")
+    add_common(ask)
+
+
+def add_status_commands(add: Adder) -> None:
+    add_common(add("status", cmd_status))
+    add_common(add("config", cmd_config), chroma=False)

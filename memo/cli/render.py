@@ -1,0 +1,163 @@
+"""Human-readable terminal output of the commands (rich tables); `--json` bypasses all of it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _console(stderr: bool = False):
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+
+
+def print_index_report(report) -> None:
+    from rich.table import Table
+
+    console = _console()
+    console.print(f"[bold]{report.company}[/]: {report.files} files in index {report.index!r} "
+                  f"({report.new} new, {report.changed} changed, {report.unchanged} unchanged"
+                  f"{f', {report.removed} removed' if report.removed else ''}); "
+                  f"{report.chunks_added} chunks embedded, {report.chunks_total} in the index; "
+                  f"{report.seconds:.1f} s"
+                  + (f"; [yellow]{len(report.skipped)} files skipped[/]" if report.skipped else ""))
+    if report.repaired:
+        console.print(f"repaired {report.repaired} documents left incomplete by an interrupted run")
+    if report.skipped:
+        table = Table(title=f"skipped {len(report.skipped)} files", title_justify="left")
+        table.add_column("file", overflow="fold")
+        table.add_column("reason", overflow="fold")
+        for item in report.skipped:
+            table.add_row(item.path, item.reason)
+        _console(stderr=True).print(table)
+
+
+def print_hits(hits: list) -> None:
+    console = _console()
+    if not hits:
+        console.print("no matching documents")
+    for number, hit in enumerate(hits, start=1):
+        where = hit.source + (f" > {hit.section}" if hit.section else "")
+        scores = f"score {hit.score:.4f}"
+        if hit.dense is not None:
+            scores += f", cosine {hit.dense:.3f}"
+        if hit.bm25 is not None:
+            scores += f", bm25 {hit.bm25:.2f}"
+        role = f" [{hit.role}]" if hit.role else ""
+        console.print(f"[bold][{number}] {where}[/]{role}  ({scores})")
+        body = hit.text.split("\n\n", 1)[-1]
+        console.print("    " + " ".join(body.split())[:300] + ("..." if len(body) > 300 else ""))
+
+
+def print_sources(answer) -> None:
+    console = _console()
+    if answer.invalid_citations:
+        console.print(f"[yellow]note: the answer cites documents that were not given: "
+                      f"{answer.invalid_citations}[/]")
+    if not answer.contexts:
+        return
+    cited = {c["n"]: c["how"] for c in answer.citations}
+    console.print("\n[bold]Sources[/]")
+    for number, ctx in enumerate(answer.contexts, start=1):
+        mark = {"cited": "cited", "attributed": "supports the answer"}.get(cited.get(number, ""), "")
+        section = f" > {ctx['section']}" if ctx.get("section") else ""
+        console.print(f"  [{number}] {ctx['source']}{section}" + (f"  ({mark})" if mark else ""))
+
+
+def print_status(status: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    console = _console()
+    manifest = status["manifest"] or {}
+    console.print(f"index {status['index']!r} at {status['location']}: {status['chunks']} chunks; "
+                  f"embedder {manifest.get('embedder', '?')}, corpus {manifest.get('corpus_hash', '?')}, "
+                  f"updated {manifest.get('updated', '?')}")
+    table = Table("company", "documents", "chunks", "roles")
+    for name, entry in status["companies"].items():
+        table.add_row(name, str(entry["documents"]), str(entry["chunks"]), ", ".join(entry["roles"]))
+    console.print(table)
+
+
+def print_synth_report(report) -> None:
+    from rich.table import Table
+
+    console = _console()
+    console.print(f"[bold]{report.kept}[/] records kept of {report.attempted} attempts "
+                  f"({report.generator}, {report.style} style; {report.resumed} from an earlier run); "
+                  f"wrote {report.train} train + {report.val} validation to {report.out} in "
+                  f"{report.seconds:.0f} s")
+    if report.rejected:
+        table = Table(title="rejected drafts", title_justify="left")
+        table.add_column("reason")
+        table.add_column("count", justify="right")
+        for reason, count in sorted(report.rejected.items(), key=lambda kv: -kv[1]):
+            table.add_row(reason, str(count))
+        console.print(table)
+
+
+def print_train_report(report) -> None:
+    console = _console()
+    val = (f"validation loss {report.val_loss_start} -> {report.val_loss}"
+           if report.val_loss is not None else "no validation set")
+    console.print(f"adapter saved to [bold]{report.out}[/]: {report.steps} steps over {report.examples} "
+                  f"examples ({report.dropped} dropped, {report.truncated} truncated as too long); "
+                  f"train loss {report.train_loss}, {val}; {report.tokens_per_s:.0f} tokens/s "
+                  f"({report.precision} on {report.device}), {report.seconds:.0f} s, "
+                  f"peak memory {report.peak_memory_mb:.0f} MB")
+
+
+def print_adapter_answer(answer) -> None:
+    """An adapter's answer: its quoted reasoning dimmed, then the final answer."""
+    console = _console()
+    if answer.reasoning:
+        console.print(answer.reasoning, style="dim", markup=False)
+    console.print(answer.answer, markup=False, end="")
+
+
+def print_checks(checks: list) -> None:
+    """`memo doctor`'s table: one row per check, failures in red."""
+    from rich.table import Table
+
+    table = Table("adapter", "check", "", "detail")
+    for check in checks:
+        mark = "[green]ok[/]" if check.ok else "[bold red]FAIL[/]"
+        table.add_row(check.adapter, check.name, mark, check.detail)
+    _console().print(table)
+
+
+def _short(estimate: dict | None) -> str:
+    """`0.41 [0.35-0.47] n=26` (n only when some questions were unmeasured)."""
+    if not estimate or estimate.get("mean") is None:
+        return "-"
+    text = f"{estimate['mean']:.2f} [{estimate['low']:.2f}-{estimate['high']:.2f}]"
+    return text + (f" n={estimate['n']}" if estimate.get("unmeasured") else "")
+
+
+def print_bench_summary(summary: dict, out) -> None:
+    """`memo bench`'s closing table: each metric's mean and interval per arm, the best in bold."""
+    from rich.table import Table
+
+    arms = summary["arms"]
+    table = Table("metric", *arms, title=f"{summary['questions']} questions, "
+                  f"{summary['seconds']['total']:.0f} s", title_justify="left")
+    for metric in summary["metrics"]:
+        cells = {arm: summary["table"][arm].get(metric) for arm in arms}
+        means = {arm: c["mean"] for arm, c in cells.items() if c and c.get("mean") is not None}
+        best = max(means, key=means.get) if len(means) > 1 else None
+        table.add_row(summary["labels"].get(metric, metric),
+                      *(f"[bold]{_short(cells[arm])}[/]" if arm == best else _short(cells[arm]) for arm in arms))
+    console = _console()
+    console.print(table)
+    regressions = [f"{arm} {metric}" for arm, metrics in summary.get("baseline", {}).get("changes", {}).items()
+                   for metric, change in metrics.items() if change["regression"]]
+    if regressions:
+        console.print(f"[bold red]regressions against the baseline:[/] {', '.join(regressions)}")
+    console.print(f"report: {out}/report.html, {out}/report.md (results.jsonl, summary.json)")
+
+
+def print_warnings(warnings: list[str]) -> None:
+    """Warnings that come with a result (a stale adapter), as `memo: warning:` lines on stderr."""
+    import sys
+
+    for warning in warnings:
+        print(f"memo: warning: {warning}", file=sys.stderr)

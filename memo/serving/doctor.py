@@ -1,0 +1,39 @@
+"""`memo doctor`: the checks `memo serve` runs before launching vLLM, as a report.
+
+For each adapter: a LoRA adapter, rank within vLLM's limit, no modules_to_save, no trained
+embeddings or lm_head, no added tokens, trained on this base model, and the same chat template as
+in training; and whether a vLLM environment is there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from memo.core.config import Settings
+from memo.core.errors import MemoError
+from memo.serving.adapter_checks import Check, plan_adapters
+from memo.serving.serve import find_vllm_python
+
+
+@dataclass
+class DoctorReport:
+    base: str
+    checks: list[Check]
+
+    @property
+    def ok(self) -> bool:
+        return all(c.ok for c in self.checks)
+
+    def as_dict(self) -> dict:
+        return {"base": self.base, "ok": self.ok, "checks": [c.as_dict() for c in self.checks]}
+
+
+def doctor(settings: Settings, specs: list[str], vllm_python: str | None = None) -> DoctorReport:
+    """Every pre-launch check for `specs` (NAME=DIR adapters), and the vLLM environment's."""
+    plan = plan_adapters(settings, specs)
+    checks = list(plan.checks)
+    try:
+        checks.append(Check("-", "vLLM environment", True, find_vllm_python(vllm_python)))
+    except MemoError as exc:
+        checks.append(Check("-", "vLLM environment", False, str(exc)))
+    return DoctorReport(plan.base, checks)

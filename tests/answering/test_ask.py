@@ -1,0 +1,45 @@
+"""`memo ask` over the indexed demo corpus with the real embedder and the real default LLM."""
+
+import json
+
+QUESTION = "How many days of paid leave does Tidewell offer?"
+
+
+def test_ask_json_is_grounded_and_cited(demo, run_memo):
+    done = run_memo("ask", QUESTION, "--company", "Tidewell", "--role", "Backend Engineer",
+                    "--max-new-tokens", "40", "--json")
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)
+    assert {"question", "mode", "model", "answer", "citations", "contexts"} <= answer.keys()
+    assert answer["mode"] == "rag" and answer["answer"].strip()
+    assert answer["contexts"][0]["source"] == "benefits.md"
+    assert set(answer["contexts"][0]) >= {"source", "company", "role", "score", "text"}
+    for citation in answer["citations"]:
+        assert 1 <= citation["n"] <= len(answer["contexts"])
+
+
+def test_ask_streams_text_then_sources(demo, run_memo):
+    done = run_memo("ask", QUESTION, "--company", "Tidewell", "--max-new-tokens", "16")
+    assert done.returncode == 0, done.stderr
+    text, _, sources = done.stdout.partition("Sources")
+    assert text.strip() and "[1] benefits.md" in sources
+
+
+def test_base_mode_uses_no_documents(demo, run_memo):
+    done = run_memo("ask", "Why do you want this job?", "--company", "Tidewell", "--mode", "base",
+                    "--max-new-tokens", "12", "--json")
+    assert done.returncode == 0, done.stderr
+    answer = json.loads(done.stdout)
+    assert answer["mode"] == "base" and answer["contexts"] == [] and answer["citations"] == []
+
+
+def test_ask_for_a_company_with_nothing_indexed(demo, run_memo):
+    done = run_memo("ask", QUESTION, "--company", "Globex", "--json")
+    assert done.returncode == 3 and done.stdout == ""
+    assert "nothing is indexed for company 'Globex'" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
+
+
+def test_ask_without_any_index(memo_env, run_memo):
+    done = run_memo("ask", QUESTION, "--company", "Tidewell")
+    assert done.returncode == 3 and "memo index" in done.stderr and "Traceback" not in done.stderr

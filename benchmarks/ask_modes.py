@@ -17,9 +17,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from memo.answering.ask import Answerer  # noqa: E402
 from memo.core.config import load_settings  # noqa: E402
 from memo.core.jsonl import read_jsonl  # noqa: E402
-from memo.answering.ask import Answerer  # noqa: E402
 
 
 def main() -> int:

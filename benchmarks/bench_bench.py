@@ -35,8 +35,8 @@ def configure(parser) -> None:
 
 def timed_bench(qa: Path, company: str, adapter: str, out: Path, batch_size: int, limit: int | None) -> dict:
     from memo.core.config import load_settings
-    from memo.eval.bench import BenchOptions, run_bench
     from memo.core.progress import Progress
+    from memo.eval.bench import BenchOptions, run_bench
 
     opts = BenchOptions(files=[qa], out=out, adapter=adapter, company=company, batch_size=batch_size,
                         limit=limit)

@@ -24,8 +24,16 @@ import time
 from pathlib import Path
 
 # common first: it isolates MEMO_HOME before memo is imported
-from common import (COMPANY, emit, llama_build, llama_embed_model, memo_settings, minilm_path,
-                    parse_args, warm_imports)
+from common import (
+    COMPANY,
+    emit,
+    llama_build,
+    llama_embed_model,
+    memo_settings,
+    minilm_path,
+    parse_args,
+    warm_imports,
+)
 
 WINDOW = 256  # MiniLM's input window in word pieces, [CLS] and [SEP] included
 

@@ -26,8 +26,16 @@ import time
 from pathlib import Path
 
 # common first: it isolates MEMO_HOME before memo is imported
-from common import (COMPANY, chroma_collection, emit, llama_build, llama_embed_model, memo_settings,
-                    parse_args, percentile)
+from common import (
+    COMPANY,
+    chroma_collection,
+    emit,
+    llama_build,
+    llama_embed_model,
+    memo_settings,
+    parse_args,
+    percentile,
+)
 
 DEFAULT_QA = Path(__file__).resolve().parents[2] / "shared" / "qa" / "tts_join_faq.jsonl"
 TEMPLATES = ("What does the handbook say about {}?", "How does TTS handle {}?",
@@ -52,7 +60,7 @@ def copy_into_llamaindex(retriever) -> object:
     from llama_index.core.schema import TextNode
     from llama_index.vector_stores.chroma import ChromaVectorStore
 
-    got = retriever.collection.get(include=["embeddings", "documents", "metadatas"])
+    got = retriever._collection.get(include=["embeddings", "documents", "metadatas"])
     store = ChromaVectorStore(chroma_collection=chroma_collection("llamaindex"))
     rows = zip(got["ids"], got["documents"], got["metadatas"], got["embeddings"])
     store.add([TextNode(id_=i, text=text, metadata=meta, embedding=[float(x) for x in vector])
@@ -66,11 +74,11 @@ def stage_latencies(retriever, queries: list[str]) -> dict[str, float]:
     where, mask = retriever.scope(COMPANY, None)
     depth = min(retriever.settings.retrieval.candidates, int(mask.sum()))
     stages = {"embed_query": lambda q, v: retriever.embedder.encode_query(q),
-              "chroma_query": lambda q, v: retriever.collection.query(
+              "chroma_query": lambda q, v: retriever._collection.query(
                   query_embeddings=[v], n_results=depth, where=where, include=["distances"]),
-              "chroma_query_unfiltered": lambda q, v: retriever.collection.query(
+              "chroma_query_unfiltered": lambda q, v: retriever._collection.query(
                   query_embeddings=[v], n_results=depth, include=["distances"]),
-              "bm25": lambda q, v: retriever.bm25.top(q, mask, depth)}
+              "bm25": lambda q, v: retriever._bm25.top(q, mask, depth)}  # memo internals, timed apart
     times: dict[str, list[float]] = {stage: [] for stage in stages}
     for query in queries:
         vector = retriever.embedder.encode_query(query).tolist()
@@ -98,7 +106,7 @@ def main() -> None:
     started = time.perf_counter()
     memo = HybridRetriever(settings)
     open_s = time.perf_counter() - started
-    queries = make_queries(args.qa, [m.get("section", "") for m in memo.metas], args.queries)
+    queries = make_queries(args.qa, [c.meta.get("section", "") for c in memo.chunks(COMPANY)], args.queries)
 
     embed_model = llama_embed_model()
     if args.llamaindex_ingest:

@@ -28,7 +28,6 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 from common import HOME, emit, memo_settings, parse_args  # isolates MEMO_HOME first
 
@@ -36,10 +35,10 @@ BANDWIDTH_GBS = 27.0
 
 
 def questions(count: int) -> list[str]:
-    from memo.cli.app import demo_corpus
+    from memo.core.demo import DEMO_CORPUS
 
     headings = []
-    for path in sorted(demo_corpus().rglob("*.md")):
+    for path in sorted(DEMO_CORPUS.rglob("*.md")):
         headings += [h.strip() for h in re.findall(r"^#{2,3} (.+)$", path.read_text(encoding="utf-8"), re.M)]
     unique = list(dict.fromkeys(headings))
     return [f"What should a candidate know about {h.lower()} at Tidewell?" for h in unique][:count]
@@ -70,14 +69,14 @@ def main() -> None:
         p.add_argument("--questions", type=int, default=32), p.add_argument("--max-new-tokens", type=int, default=128),
         p.add_argument("--batch-size", type=int, default=8), p.add_argument("--concurrency", type=int, default=8),
         p.add_argument("--dtype", default="auto"), p.add_argument("--no-vllm", action="store_true")))
-    from memo.cli.app import DEMO_COMPANY, demo_corpus
+    from memo.answering.ask import Answerer
+    from memo.core.demo import DEMO_COMPANY, DEMO_CORPUS
     from memo.ingestion.indexer import Target, index_corpus
-    from memo.answering.ask import Answerer, load_generator
-    from memo.llm.generator import Decoding
+    from memo.llm.generator import Decoding, load_generator
 
     settings = memo_settings()
     settings.generation.max_new_tokens = args.max_new_tokens
-    index_corpus(settings, [demo_corpus()], Target(DEMO_COMPANY), show_progress=False)
+    index_corpus(settings, [DEMO_CORPUS], Target(DEMO_COMPANY), show_progress=False)
     local = load_generator(settings)
     answerer = Answerer(settings, generator=local)
     conversations = [answerer.prepare(q, DEMO_COMPANY, None, "rag")[0] for q in questions(args.questions)]

@@ -104,8 +104,8 @@ def _sentence(rng: random.Random) -> str:
 def synthetic_records(count: int, tokenizer, seed: int = 0) -> list[dict]:
     """RAFT-like chat records of 700-900 tokens: memo's system prompt, 4 made-up documents and a
     question in the user turn, a quoting answer of a few sentences."""
-    from memo.finetune.dataset import tokenize_messages
     from memo.core.profiles import get_profile
+    from memo.finetune.dataset import tokenize_messages
     from memo.llm.prompt import ContextDoc, build_messages, raft_answer
 
     template = get_profile(PROFILE).template
@@ -136,9 +136,9 @@ def synthetic_records(count: int, tokenizer, seed: int = 0) -> list[dict]:
 
 def prepare_data(args, tokenizer) -> tuple[list[dict], list, dict]:
     """steps x batch-size records (from --data or synthetic) and memo's tokenization of each."""
-    from memo.finetune.dataset import check_messages, data_files, tokenize_messages
     from memo.core.jsonl import read_jsonl
     from memo.core.profiles import get_profile
+    from memo.finetune.dataset import check_messages, data_files, tokenize_messages
 
     profile = get_profile(PROFILE)
     wanted = args.steps * args.batch_size
@@ -254,8 +254,8 @@ def run_trl(job: dict) -> dict:
 
 def run_memo(job: dict) -> dict:
     from memo.core.config import load_settings
-    from memo.finetune import lora
     from memo.core.train_config import TrainConfig
+    from memo.finetune import lora
 
     steps = job["steps"]
     cfg = TrainConfig(profile=PROFILE, base=job["base"], max_steps=steps, epochs=1.0,
@@ -263,6 +263,7 @@ def run_memo(job: dict) -> dict:
                       precision=job["precision"])
     cfg.validate()
     settings = load_settings(str(HOME / "config.toml"), overrides={"model.device": "cpu"})
+    settings.train = cfg
     stamps: list[tuple] = []
     batches: list[tuple[int, ...]] = []  # per batch: examples, non-pad tokens, labelled tokens, padded size
     loop_end: list[tuple] = []
@@ -282,7 +283,7 @@ def run_memo(job: dict) -> dict:
 
     lora.forward_groups, lora.save_adapter = timed_groups, timed_save
     started = time.perf_counter()
-    report = lora.train(Path(job["data"]), HOME / "memo-adapter", cfg, settings)
+    report = lora.train(Path(job["data"]), HOME / "memo-adapter", settings)
     if len(stamps) != steps or not loop_end:
         raise RuntimeError(f"memo ran {len(stamps)} batches, expected {steps} (one per step)")
     return {"stamps": stamps + loop_end[:1], "batches": batches,
@@ -397,8 +398,8 @@ def main() -> None:
     if args.arm:
         child(args.arm, args.job)
         return
-    from memo.finetune.lora import pick_precision
     from memo.core.train_config import TrainConfig
+    from memo.finetune.lora import pick_precision
     from memo.llm.models import load_tokenizer, stay_offline
 
     stay_offline()

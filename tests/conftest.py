@@ -30,14 +30,7 @@ def memo_env(tmp_path, monkeypatch) -> Path:
     and the working directory is a fresh folder so no ./memo.toml is picked up.
     """
     home = tmp_path / "memo-home"
-    for var in list(os.environ):
-        if var.startswith("MEMO_"):
-            monkeypatch.delenv(var)
-    monkeypatch.setenv("MEMO_HOME", str(home))
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
-    monkeypatch.setenv("ANONYMIZED_TELEMETRY", "False")
-    monkeypatch.setenv("TOKENIZERS_PARALLELISM", "false")
+    isolate(monkeypatch, home)
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     cwd = tmp_path / "cwd"
     cwd.mkdir()
@@ -235,8 +228,9 @@ def demo(memo_env, demo_home, smollm2_dir, monkeypatch) -> Path:
     return demo_home
 
 
-def make_tiny_llama(folder: Path, tokenizer_dir: Path, seed: int) -> Path:
-    """A 2-layer random LlamaForCausalLM with the given tokenizer; `seed` makes a different base."""
+def make_tiny_llama(folder: Path, tokenizer_dir: Path, seed: int = 0) -> Path:
+    """A 2-layer random LlamaForCausalLM with the given tokenizer (its chat markers included);
+    `seed` makes a different base."""
     import torch
     from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
@@ -252,6 +246,7 @@ def make_tiny_llama(folder: Path, tokenizer_dir: Path, seed: int) -> Path:
 
 
 def isolate(mp: pytest.MonkeyPatch, home: Path) -> None:
+    """No MEMO_* variable of the developer's shell, `home` as MEMO_HOME, offline, no telemetry."""
     for var in [v for v in os.environ if v.startswith("MEMO_")]:
         mp.delenv(var)
     mp.setenv("MEMO_HOME", str(home))
@@ -296,3 +291,29 @@ def env_for(tmp_path: Path, base: Path, stand_in: Path | None = None, **extra: s
                PYTHONPATH=os.pathsep.join(path), MEMO_VLLM_PYTHON=sys.executable)
     env.update(extra)
     return env
+
+
+def clean_env(home: Path) -> dict[str, str]:
+    """The environment of a `memo` subprocess: isolated in `home`, offline, this checkout first."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MEMO_")}
+    env.update(MEMO_HOME=str(home), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1",
+               ANONYMIZED_TELEMETRY="False", TOKENIZERS_PARALLELISM="false",
+               PYTHONPATH=str(REPO_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    return env
+
+
+def memo_cli(home: Path, *args: str) -> subprocess.CompletedProcess:
+    """`python -m memo ARGS` in a subprocess, isolated in `home`."""
+    return subprocess.run([sys.executable, "-m", "memo", *args], capture_output=True, text=True,
+                          check=False, env=clean_env(home), cwd=home.parent, timeout=300)
+
+
+def one_line_error(done: subprocess.CompletedProcess, *needles: str) -> str:
+    """The command failed with exit code 2 and one `memo: error:` line holding every needle."""
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("memo: error: "), done.stderr
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+    return lines[0]

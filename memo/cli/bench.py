@@ -47,7 +47,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
                                       "index.chroma_url": args.chroma_url})
     with Progress(enabled=not args.json) as progress:
         summary = run_bench(opts, settings, progress)
-    print_json(summary) if args.json else print_bench_summary(summary, opts.out)
+    if args.json:
+        print_json(summary)
+    else:
+        print_bench_summary(summary, opts.out)
     return 0
 
 

@@ -5,7 +5,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from memo.cli.common import Adder, add_common, add_model, add_scope, print_json, settings_from, show_progress
+from memo.cli.common import (
+    Adder,
+    add_common,
+    add_model,
+    add_scope,
+    print_json,
+    settings_from,
+    show_progress,
+)
 from memo.core.demo import DEMO_COMPANY, DEMO_CORPUS
 from memo.core.errors import MemoError
 
@@ -31,7 +39,10 @@ def cmd_index(args: argparse.Namespace) -> int:
     settings = settings_from(args, **{"index.chunk_tokens": args.chunk_tokens, "index.chroma_url": args.chroma_url})
     report = index_corpus(settings, paths, Target(company, args.role, args.kind), prune_missing=args.prune,
                           rebuild=args.rebuild, show_progress=show_progress(args))
-    print_json(report.as_dict()) if args.json else print_index_report(report)
+    if args.json:
+        print_json(report.as_dict())
+    else:
+        print_index_report(report)
     return 0 if report.files or not report.skipped else 1
 
 
@@ -46,7 +57,10 @@ def cmd_search(args: argparse.Namespace) -> int:
 
     settings = settings_from(args, **{"retrieval.k": args.k, "index.chroma_url": args.chroma_url})
     hits = search(settings, args.query, args.company, args.role, args.k)
-    print_json([hit.as_dict() for hit in hits]) if args.json else print_hits(hits)
+    if args.json:
+        print_json([hit.as_dict() for hit in hits])
+    else:
+        print_hits(hits)
     return 0
 
 
@@ -91,7 +105,10 @@ def cmd_status(args: argparse.Namespace) -> int:
     from memo.ingestion.store import index_status
 
     status = index_status(settings_from(args, **{"index.chroma_url": args.chroma_url}))
-    print_json(status) if args.json else print_status(status)
+    if args.json:
+        print_json(status)
+    else:
+        print_status(status)
     return 0
 
 

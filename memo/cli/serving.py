@@ -22,7 +22,10 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
     report = doctor(settings_from(args, **{"model.profile": args.profile, "model.llm": args.llm}),
                     args.adapter, args.vllm_python)
-    print_json(report.as_dict()) if args.json else print_checks(report.checks)
+    if args.json:
+        print_json(report.as_dict())
+    else:
+        print_checks(report.checks)
     return 0 if report.ok else 1
 
 

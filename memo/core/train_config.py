@@ -10,12 +10,12 @@ from typing import Any
 
 from memo.core.errors import MemoError
 from memo.core.limits import FORBIDDEN_TARGETS, MAX_RANK
-
+from memo.core.profiles import DEFAULT_PROFILE
 
 
 @dataclass
 class TrainConfig:
-    profile: str = "smollm2-135m"
+    profile: str = DEFAULT_PROFILE
     base: str = ""  # weights folder or hub id; "" = the profile's default weights
     lora_r: int = 16  # rank 16 on every projection: LoRA-paper quality, 4.9M params on SmolLM2
     lora_alpha: int = 32  # alpha = 2r, the common choice; scale is alpha/r

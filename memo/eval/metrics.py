@@ -12,8 +12,8 @@ import math
 import re
 from collections.abc import Sequence
 
-from memo.core.text import content_words, split_sentences
 from memo.answering.citations import cited_numbers
+from memo.core.text import content_words, split_sentences
 from memo.llm.prompt import QUOTE_BEGIN, QUOTE_END
 
 HIT_DEPTH = 10  # hit@k is reported for k = 1..HIT_DEPTH (the retrieval curve in the report)

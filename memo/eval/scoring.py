@@ -5,10 +5,10 @@ scores, and for the retrieval arms the retrieval and citation scores. Each text 
 
 from __future__ import annotations
 
+from memo.answering.ask import RETRIEVAL_MODES
 from memo.eval import metrics
 from memo.eval.cache import BenchCache, key_of
 from memo.eval.questions import EvalQuestion
-from memo.answering.ask import RETRIEVAL_MODES
 
 SCORES_VERSION = 2  # bump when a score's definition changes: cached scores are then recomputed
 ANSWER_METRICS = ("rouge_l", "chrf", "semantic_similarity")

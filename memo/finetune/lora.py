@@ -11,7 +11,6 @@ Loss is on the assistant's tokens only, and the logits are computed only there: 
 
 from __future__ import annotations
 
-import json
 import math
 import resource
 import shutil
@@ -29,7 +28,12 @@ from memo.core.errors import MemoError, require
 from memo.core.profiles import get_profile
 from memo.core.progress import Progress
 from memo.core.train_config import TrainConfig
-from memo.finetune.checkpoints import latest_checkpoint, load_checkpoint, run_identity, save_checkpoint
+from memo.finetune.checkpoints import (
+    latest_checkpoint,
+    load_checkpoint,
+    run_identity,
+    save_checkpoint,
+)
 from memo.finetune.dataset import (
     IGNORE,
     Dataset,
@@ -39,7 +43,13 @@ from memo.finetune.dataset import (
     token_batches,
 )
 from memo.llm.adapter import base_fingerprint, write_memo_json
-from memo.llm.models import fast_bf16, llm_path, load_tokenizer, pick_device, stay_offline
+from memo.llm.models import (
+    fast_bf16,
+    llm_path,
+    load_tokenizer,
+    pick_device,
+    stay_offline,
+)
 from memo.llm.templates import TEMPLATES
 
 

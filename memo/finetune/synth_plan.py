@@ -7,8 +7,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from memo.finetune.gates import sentences
 from memo.core.text import content_words
+from memo.finetune.gates import sentences
 
 BEHAVIOURAL_EVERY = 3  # one company chunk in three also gets a behavioural draft (~25% behavioural)
 

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from memo.core.errors import MemoError, MissingDependencyError, require
 from memo.core import notices
 from memo.core.config import DEFAULT_EMBEDDER
 from memo.core.durable import replacing
+from memo.core.errors import MemoError, MissingDependencyError, require
 from memo.core.profiles import BUILTIN_SMOLLM2, Profile
 
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"

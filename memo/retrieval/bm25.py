@@ -12,6 +12,7 @@ import numpy as np
 
 from memo.core.text import content_words
 
+
 class BM25:
     def __init__(self, texts: list[str], k1: float = 1.2, b: float = 0.75):
         self.size = len(texts)

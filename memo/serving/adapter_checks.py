@@ -12,11 +12,15 @@ from pathlib import Path
 
 from memo.core.config import Settings
 from memo.core.errors import MemoError
+from memo.core.limits import (  # shared with memo train
+    ADDED_TOKEN_FILES,
+    FORBIDDEN_TARGETS,
+    MAX_RANK,
+)
 from memo.core.profiles import Profile, get_profile
+from memo.llm.adapter import base_fingerprint, read_adapter
 from memo.llm.models import llm_path
 from memo.llm.templates import TEMPLATES
-from memo.core.limits import ADDED_TOKEN_FILES, FORBIDDEN_TARGETS, MAX_RANK  # shared with memo train
-from memo.llm.adapter import base_fingerprint, read_adapter
 
 
 @dataclass

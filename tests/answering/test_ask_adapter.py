@@ -4,11 +4,8 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
@@ -17,9 +14,10 @@ from memo.core.demo import DEMO_COMPANY, DEMO_CORPUS
 from memo.finetune.dataset import IGNORE, load_dataset
 from memo.finetune.raft import Passage, attach_contexts
 from tests.conftest import (
-    REPO_ROOT,
     isolate,
     make_tiny_llama,
+    memo_cli,
+    one_line_error,
     train_adapter,
     training_rows,
 )
@@ -28,36 +26,19 @@ QUESTION = "How many days of paid leave does Tidewell offer?"
 ROLE = "Backend Engineer"
 
 
-def memo_cli(home: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MEMO_")}
-    env.update(MEMO_HOME=str(home), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1",
-               ANONYMIZED_TELEMETRY="False", TOKENIZERS_PARALLELISM="false",
-               PYTHONPATH=str(REPO_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    return subprocess.run([sys.executable, "-m", "memo", *args], capture_output=True, text=True,
-                          check=False, env=env, cwd=home.parent, timeout=300)
-
-
-def one_line_error(done: subprocess.CompletedProcess, *needles: str) -> None:
-    assert done.returncode == 2, done.stderr
-    assert "Traceback" not in done.stderr
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("memo: error: "), done.stderr
-    for needle in needles:
-        assert needle in lines[0], lines[0]
-
-
 @pytest.fixture(scope="module")
 def demo_home(tmp_path_factory):
     """The demo corpus indexed once, and its corpus hash as `memo synth` records it."""
-    from memo.finetune.synth_data import company_corpus_hash
-    from memo.ingestion.indexer import Target, index_corpus, slug
+    from memo.core.identity import company_corpus_hash
+    from memo.ingestion.indexer import Target, index_corpus
     from memo.retrieval.hybrid import HybridRetriever
 
     home = tmp_path_factory.mktemp("ask-adapter") / "home"
     with pytest.MonkeyPatch.context() as mp:
         isolate(mp, home)
         report = index_corpus(load_settings(), [DEMO_CORPUS], Target(DEMO_COMPANY), show_progress=False)
-        corpus_hash = company_corpus_hash(HybridRetriever(load_settings()), slug(DEMO_COMPANY))
+        chunks = HybridRetriever(load_settings()).chunks(DEMO_COMPANY)
+        corpus_hash = company_corpus_hash(c.meta for c in chunks)
     assert report.files == 12 and not report.skipped
     return home, corpus_hash
 
@@ -108,8 +89,7 @@ def test_the_adapter_changes_the_model(ask_env, adapter, tmp_path):
     import torch
     from safetensors.torch import load_file, save_file
 
-    from memo.answering.ask import load_generator
-    from memo.llm.generator import Decoding
+    from memo.llm.generator import Decoding, load_generator
     from memo.llm.prompt import build_messages, encode, render
 
     zeroed = shutil.copytree(adapter, tmp_path / "zeroed")

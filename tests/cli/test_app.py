@@ -7,7 +7,7 @@ import sys
 import pytest
 
 HEAVY = ("torch", "transformers", "chromadb", "vllm", "sentence_transformers", "llama_index")
-COMMANDS = ("index", "search", "ask", "status", "config")
+COMMANDS = ("index", "search", "ask", "synth", "train", "serve", "doctor", "bench", "status", "config")
 
 
 @pytest.mark.parametrize("argv", [["--help"]] + [[command, "--help"] for command in COMMANDS])
@@ -49,3 +49,17 @@ def test_config_prints_effective_settings(memo_env, run_memo):
     done = run_memo("config", "--index", "second", env={"MEMO_RETRIEVAL_K": "8"})
     settings = json.loads(done.stdout)
     assert settings["retrieval"]["k"] == 8 and settings["index"]["name"] == "second"
+
+
+def test_train_takes_the_old_settings_spelling_with_a_warning(memo_env, tmp_path, run_memo):
+    """`--config` is the settings file in every command; `memo train --settings` still works."""
+    toml = tmp_path / "memo.toml"
+    toml.write_text("[train]\nlora_r = 128\n")
+    old = run_memo("train", str(tmp_path), "--out", str(tmp_path / "a"), "--settings", str(toml))
+    lines = old.stderr.strip().splitlines()
+    assert old.returncode == 2 and len(lines) == 2, old.stderr
+    assert lines[0].startswith("memo: warning: --settings is now --config")
+    assert lines[1].startswith("memo: error: ") and "lora_r" in lines[1]  # the file was read
+    both = run_memo("train", str(tmp_path), "--out", str(tmp_path / "a"), "--settings", str(toml),
+                    "--config", str(toml))
+    assert both.returncode == 2 and "give one settings file" in both.stderr and "Traceback" not in both.stderr

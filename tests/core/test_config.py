@@ -55,6 +55,41 @@ def test_bad_environment_value_names_the_variable(memo_env, monkeypatch):
         load_settings()
 
 
-def test_missing_config_file_is_reported(memo_env, tmp_path):
-    with pytest.raises(MemoError, match="does not exist"):
+def test_missing_config_file_is_reported(memo_env, tmp_path, monkeypatch):
+    with pytest.raises(MemoError, match=r"--config .*absent.toml: no such file"):
         load_settings(str(tmp_path / "absent.toml"))
+    monkeypatch.setenv("MEMO_CONFIG", str(tmp_path / "gone.toml"))
+    with pytest.raises(MemoError, match=r"\$MEMO_CONFIG .*gone.toml: no such file"):
+        load_settings()
+
+
+def test_train_section_loads_like_every_other_section(memo_env, tmp_path, monkeypatch):
+    """memo train's hyperparameters: the same file, type checks, variables and flags as the rest."""
+    toml = tmp_path / "memo.toml"
+    toml.write_text('[retrieval]\nk = 6\n[train]\nlora_r = 8\nepochs = 2\ntarget_modules = ["q_proj", "v_proj"]\n')
+    settings = load_settings(str(toml))
+    assert (settings.retrieval.k, settings.train.lora_r, settings.train.epochs) == (6, 8, 2.0)
+    assert settings.train.target_modules == ["q_proj", "v_proj"]
+    monkeypatch.setenv("MEMO_TRAIN_TARGET_MODULES", "q_proj, k_proj")
+    monkeypatch.setenv("MEMO_TRAIN_LORA_R", "4")
+    settings = load_settings(str(toml), {"train.lora_r": 2, "train.epochs": None})
+    assert settings.train.target_modules == ["q_proj", "k_proj"] and settings.train.lora_r == 2
+    assert settings.train.epochs == 2.0 and load_settings().train.lora_r == 4
+    assert load_settings().as_dict()["train"]["lora_r"] == 4
+
+
+@pytest.mark.parametrize("text, needle", [
+    ('[train]\nlora_r = "16"\n', "lora_r"),
+    ('[train]\nlora_r = 128\n', "lora_r"),
+    ('[train]\ntarget_modules = "q_proj"\n', "list of strings"),
+    ('[train]\ntarget_modules = ["lm_head"]\n', "target_modules"),
+    ('[train]\nprofile = "gpt-9"\n', "gpt-9"),
+    ('lora_r = 8\n', "training settings go under [train]"),
+    ('[index]\nchunk_tokens = "200"\n', "chunk_tokens"),
+])
+def test_bad_train_settings_name_the_offending_value(memo_env, tmp_path, text, needle):
+    toml = tmp_path / "bad.toml"
+    toml.write_text(text)
+    with pytest.raises(MemoError) as err:
+        load_settings(str(toml))
+    assert needle in str(err.value)

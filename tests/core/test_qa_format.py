@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from memo.finetune.synth_data import evidence_matches
+from memo.core.qa_format import evidence_matches
 
 
 @pytest.mark.parametrize("evidence, source, match", [

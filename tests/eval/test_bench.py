@@ -56,7 +56,7 @@ def test_small_bench_answers_every_question_in_every_arm(first_run):
     assert [r["qid"] for r in by_arm["base"]] == [r["qid"] for r in by_arm["rag"]]  # the same questions
     for row in by_arm["base"]:
         assert row["answer"].strip() and row["contexts"] == [] and "hit@1" not in row["scores"]
-    from memo.cli.app.bench import DEMO_EVAL
+    from memo.core.demo import DEMO_EVAL
 
     evidence = {r["id"]: r["evidence"] for r in map(json.loads, DEMO_EVAL.read_text().splitlines())}
     for row in by_arm["rag"]:

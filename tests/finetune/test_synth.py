@@ -437,7 +437,7 @@ def test_unreachable_endpoint_is_one_line(tmp_path, demo, run_memo):
     url = f"http://127.0.0.1:{closed_port()}/v1"
     done = run_memo(*synth_args(tmp_path / "out", "--endpoint", url, "--model", "m"),
                     env={"OPENAI_API_KEY": SECRET})
-    line = one_line_error(done, 2, f"cannot reach the endpoint {url}")
+    line = one_line_error(done, 2, f"cannot reach {url}")
     assert SECRET not in line
 
 

@@ -54,6 +54,18 @@ def test_unknown_company_and_role_are_clear_errors(retriever):
         retriever.retrieve(QUESTION, "Tidewell", "Astronaut")
 
 
+def test_chunks_lists_every_chunk_of_the_company_as_stored(retriever, demo_home):
+    from tests.conftest import local_chunks
+
+    stored = local_chunks(demo_home)
+    chunks = retriever.chunks("TIDEWELL")  # the company's name as a user writes it
+    assert {c.id for c in chunks} == set(stored) and len(chunks) == len(stored)
+    assert all(c.text == stored[c.id][0] and c.meta == stored[c.id][1] for c in chunks)
+    assert {c.meta["kind"] for c in chunks} == {"company", "role"}  # role documents included
+    with pytest.raises(NotIndexedError, match="'Acme'"):
+        retriever.chunks("Acme")
+
+
 def test_search_cli_json(demo, run_memo):
     done = run_memo("search", QUESTION, "--company", "Tidewell", "--k", "3", "--json")
     assert done.returncode == 0, done.stderr

@@ -1,5 +1,6 @@
 """Hybrid retrieval: dense (Chroma) and BM25 ranked lists fused by reciprocal rank, filtered by
-company and role, with near-duplicate chunks collapsed. One public method: `retrieve`.
+company and role, with near-duplicate chunks collapsed. `retrieve` searches; `chunks` lists a
+company's indexed chunks for the layers above (synth, the bench).
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 
 import json
 
+from memo.core.config import load_settings
+
 QUESTION = "How many days of paid leave does Tidewell offer?"
 
 
@@ -43,3 +45,17 @@ def test_ask_for_a_company_with_nothing_indexed(demo, run_memo):
 def test_ask_without_any_index(memo_env, run_memo):
     done = run_memo("ask", QUESTION, "--company", "Tidewell")
     assert done.returncode == 3 and "memo index" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_packing_fills_the_window_exactly(demo, monkeypatch):
+    from memo.answering.ask import Answerer
+
+    monkeypatch.setenv("MEMO_RETRIEVAL_PACK_CANDIDATES", "30")
+    monkeypatch.setenv("MEMO_GENERATION_CONTEXT_LENGTH", "1200")
+    monkeypatch.setenv("MEMO_GENERATION_MAX_NEW_TOKENS", "200")
+    answerer = Answerer(load_settings())
+    messages, contexts = answerer.prepare("What benefits does Tidewell offer?", "Tidewell", None, "rag")
+    used = answerer.generator_for("rag").prompt_tokens(messages)
+    assert 1 <= len(contexts) < 30
+    assert used <= 1000  # context length minus the answer budget
+    assert used > 1000 - 400  # nearly full: a further ~250-token chunk would not have fit

@@ -14,6 +14,7 @@ from memo.cli.common import (
     settings_from,
     show_progress,
 )
+from memo.core import notices
 from memo.core.demo import DEMO_COMPANY, DEMO_CORPUS
 from memo.core.errors import MemoError
 
@@ -76,7 +77,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     MEMO_API_KEY or OPENAI_API_KEY.
     """
     from memo.answering.ask import ADAPTER_MODES, ask
-    from memo.cli.render import print_adapter_answer, print_sources, print_warnings
+    from memo.cli.render import print_adapter_answer, print_sources
     from memo.llm.adapter import adapter_profile
 
     local_adapter = Path(args.adapter) if args.adapter and not args.endpoint else None
@@ -88,7 +89,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
     stream = (lambda text: print(text, end="", flush=True)) if streaming else None
     answer = ask(settings, args.question, args.company, args.role, args.mode, adapter=args.adapter,
                  endpoint=args.endpoint, served_model=args.model, timeout=args.timeout, on_text=stream)
-    print_warnings(answer.warnings)
+    for warning in answer.warnings:  # also in --json; on stderr through the one notice path
+        notices.warn(warning)
     if args.json:
         print_json(answer.as_dict())
     else:

@@ -153,11 +153,3 @@ def print_bench_summary(summary: dict, out) -> None:
     if regressions:
         console.print(f"[bold red]regressions against the baseline:[/] {', '.join(regressions)}")
     console.print(f"report: {out}/report.html, {out}/report.md (results.jsonl, summary.json)")
-
-
-def print_warnings(warnings: list[str]) -> None:
-    """Warnings that come with a result (a stale adapter), as `memo: warning:` lines on stderr."""
-    import sys
-
-    for warning in warnings:
-        print(f"memo: warning: {warning}", file=sys.stderr)

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from memo.cli.common import Adder, print_json, settings_from
+from memo.cli.common import Adder, add_common, print_json, settings_from
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
@@ -69,9 +69,7 @@ def add_serving_commands(add: Adder) -> None:
                          "(default: $MEMO_VLLM_PYTHON, then .venv-vllm)")
         if func is cmd_serve:
             _add_serve_options(sub)
-        group = sub.add_argument_group("common options")
-        group.add_argument("--config", metavar="FILE", help="TOML settings file")
-        group.add_argument("--json", action="store_true", help="print machine-readable JSON")
+        add_common(sub, chroma=False, index=False)
 
 
 def _add_serve_options(sub: argparse.ArgumentParser) -> None:

@@ -17,17 +17,25 @@ from memo.answering.citations import citations
 from memo.core.config import Settings
 from memo.core.errors import MemoError
 from memo.core.identity import company_corpus_hash
-from memo.core.profiles import get_profile
-from memo.llm.adapter import read_adapter, stale_warning
+from memo.core.profiles import DEFAULT_PROFILE, get_profile
+from memo.llm.adapter import (
+    read_adapter,
+    resolve_adapter,
+    shipped_reader,
+    stale_warning,
+)
 from memo.llm.endpoint import Endpoint, EndpointGenerator
 from memo.llm.generator import Decoding, context_length, load_generator
 from memo.llm.models import llm_path, load_tokenizer
-from memo.llm.prompt import ContextDoc, build_messages, split_answer
+from memo.llm.prompt import ANSWER_MARK, ContextDoc, build_messages, split_answer
 from memo.retrieval.hybrid import HybridRetriever
 from memo.retrieval.packing import pack
 
-# base: the model alone; rag: retrieval; ft: the LoRA adapter alone; hybrid: adapter + retrieval
+# base: the model alone; rag: retrieval; ft: the LoRA adapter alone; hybrid: adapter + retrieval;
+# auto (`memo ask`'s default): hybrid with --adapter or, on the default model, the shipped reader;
+# else rag
 MODES = ("base", "rag", "ft", "hybrid")
+ASK_MODES = ("auto", *MODES)
 ADAPTER_MODES = ("ft", "hybrid")
 RETRIEVAL_MODES = ("rag", "hybrid")
 
@@ -141,6 +149,8 @@ class Answerer:
             on_text: Callable[[str], None] | None = None) -> Answer:
         messages, contexts = self.prepare(question, company, role, mode)
         generator = self.generator_for(mode)
+        if on_text is not None and mode in ADAPTER_MODES:
+            on_text = final_answer_only(on_text)
         text = generator.generate(messages, Decoding.from_config(self.settings.generation), on_text)
         answer = self.compose(question, company, role, mode, text, contexts, generator.name)
         answer.warnings = self.warnings(company)
@@ -155,16 +165,52 @@ class Answerer:
         return [warning] if warning else []
 
 
-def ask(settings: Settings, question: str, company: str, role: str | None = None, mode: str = "rag",
+def final_answer_only(on_text: Callable[[str], None]) -> Callable[[str], None]:
+    """A stream callback that passes on only the text after the final-answer marker (an adapter
+    writes its quoted reasoning first; --json keeps it)."""
+    seen: list[str] = []
+
+    def forward(text: str) -> None:
+        if seen and seen[0] == ANSWER_MARK:
+            on_text(text)
+            return
+        seen.append(text)
+        _, sep, after = "".join(seen).partition(ANSWER_MARK)
+        if sep:
+            seen[:] = [ANSWER_MARK]
+            if after.strip():
+                on_text(after.lstrip())
+
+    return forward
+
+
+def resolve_mode(settings: Settings, mode: str, adapter: str | None, endpoint: str | None) -> tuple[str, str | None]:
+    """(mode, adapter) for `mode` auto: hybrid with the given adapter, else hybrid with the shipped
+    reader on the default model in-process, else rag. Other modes are returned as given."""
+    if mode != "auto":
+        return mode, adapter
+    if adapter:
+        return "hybrid", adapter
+    reader = shipped_reader()
+    if reader and not endpoint and settings.model.profile == DEFAULT_PROFILE and not settings.model.llm:
+        return "hybrid", str(reader)
+    return "rag", None
+
+
+def ask(settings: Settings, question: str, company: str, role: str | None = None, mode: str = "auto",
         adapter: str | None = None, endpoint: str | None = None, served_model: str | None = None,
         timeout: float = 120.0, on_text: Callable[[str], None] | None = None) -> Answer:
     """`memo ask`: one answer, in-process or through `endpoint` (where `adapter` is the adapter's
-    served name and `served_model` the base model's), streamed through `on_text` when given."""
+    served name and `served_model` the base model's), streamed through `on_text` when given.
+    `adapter` may be `@reader`, the shipped reader."""
+    if mode not in ASK_MODES:
+        raise MemoError(f"--mode {mode!r} is not one of: {', '.join(ASK_MODES)}")
+    mode, adapter = resolve_mode(settings, mode, adapter, endpoint)
     if endpoint:
         answerer = Answerer(settings, endpoint=Endpoint(endpoint, timeout), served_model=served_model,
                             served_adapter=adapter)
     else:
         if served_model:
             raise MemoError("--model names a model served at --endpoint; for local weights use --llm")
-        answerer = Answerer(settings, adapter=Path(adapter) if adapter else None)
+        answerer = Answerer(settings, adapter=resolve_adapter(adapter))
     return answerer.ask(question, company, role, mode, on_text)

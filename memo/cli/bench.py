@@ -11,12 +11,14 @@ from memo.core.errors import MemoError
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    """Compare base, rag, ft and hybrid answering on the same questions, and write a report.
+    """Compare base, rag, ft and hybrid answering (and RAFT's dsf, dsf+rag) on the same questions.
 
     EVAL.jsonl files are in the ../shared/qa format (question, reference_answer, company, role,
     evidence: a path matched to the indexed documents by suffix); --demo uses the bundled Tidewell
     questions. Arms: base (the model alone), rag (retrieval), ft (the --adapter alone) and hybrid
-    (adapter + retrieval), with the same prompts and decoding. Scores without a judge: ROUGE-L,
+    (adapter + retrieval), with the same prompts and decoding; dsf and dsf+rag answer with a
+    --dsf-adapter (`memo train --dsf`: the same data without documents), which makes RAFT's
+    five-row comparison: base, rag, dsf, dsf+rag, hybrid. Scores without a judge: ROUGE-L,
     chrF, semantic similarity, and for rag/hybrid hit@k, MRR, ID-based context precision/recall and
     citation validity; with --judge-endpoint/--judge-model (any OpenAI-compatible judge, key from
     MEMO_JUDGE_API_KEY or OPENAI_API_KEY) also faithfulness, relevancy, context precision/recall and
@@ -27,13 +29,17 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from memo.cli.render import print_bench_summary
     from memo.core.progress import Progress
     from memo.eval.bench import BenchOptions, run_bench
-    from memo.llm.adapter import adapter_profile
+    from memo.llm.adapter import adapter_profile, resolve_adapter
+
+    def local(value: str | None) -> str | None:  # `@reader` is the shipped reader's folder
+        return str(resolve_adapter(value)) if value and not args.endpoint else value
 
     files = [Path(f) for f in args.files] + ([DEMO_EVAL] if args.demo else [])
     if not files:
         raise MemoError("give one or more EVAL.jsonl files (or --demo for the bundled Tidewell questions)")
     opts = BenchOptions(files=files, out=Path(args.out), arms=BenchOptions.parse_arms(args.arms),
-                        adapter=args.adapter, endpoint=args.endpoint, model=args.model, company=args.company,
+                        adapter=local(args.adapter), dsf_adapter=local(args.dsf_adapter), endpoint=args.endpoint,
+                        model=args.model, company=args.company,
                         role=args.role, limit=args.limit, seed=args.seed, batch_size=args.batch_size,
                         timeout=args.timeout, judge_endpoint=args.judge_endpoint, judge_model=args.judge_model,
                         judge_runs=args.judge_runs, judge_timeout=args.judge_timeout,
@@ -41,7 +47,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     opts.validate()  # before any model loads
     profile = args.profile
     if profile is None and args.adapter and not args.endpoint:
-        profile = adapter_profile(Path(args.adapter))
+        profile = adapter_profile(Path(opts.adapter))
     settings = settings_from(args, **{"model.profile": profile, "model.llm": args.llm,
                                       "generation.max_new_tokens": args.max_new_tokens,
                                       "index.chroma_url": args.chroma_url})
@@ -60,9 +66,10 @@ def add_bench_command(add: Adder) -> None:
     bench.add_argument("--demo", action="store_true", help="add the bundled Tidewell questions")
     bench.add_argument("--out", required=True, metavar="DIR", help="report folder (a rerun resumes from it)")
     bench.add_argument("--arms", default="base,rag,ft,hybrid", metavar="LIST",
-                       help="comma-separated subset of base,rag,ft,hybrid (default: all four)")
+                       help="comma-separated subset of base,rag,ft,hybrid,dsf,dsf+rag (default: the first four)")
     bench.add_argument("--adapter", metavar="DIR", help="LoRA adapter from `memo train` (for ft, hybrid); "
                        "with --endpoint, its served name")
+    bench.add_argument("--dsf-adapter", metavar="DIR", help="adapter from `memo train --dsf` (for dsf, dsf+rag)")
     bench.add_argument("--endpoint", metavar="URL", help="answer through an OpenAI-compatible server (`memo serve`)")
     bench.add_argument("--model", metavar="NAME", help="the base model's name at --endpoint")
     bench.add_argument("--company", help="use this indexed company for every question (default: each "

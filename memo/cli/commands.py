@@ -69,32 +69,38 @@ def cmd_ask(args: argparse.Namespace) -> int:
     """Answer an interview question as a candidate, grounded in the company's documents.
 
     The answer is in the first person, for the role at the company, and cites the documents it
-    uses as [1], [2]... Modes: rag (retrieval, the default), base (the model alone, no documents),
-    ft (a LoRA adapter from `memo train`, no documents) and hybrid (the adapter with retrieval);
-    ft and hybrid need --adapter DIR. With --endpoint URL an OpenAI-compatible server answers
+    uses as [1], [2]... Modes: auto (the default: hybrid with --adapter, or on the default model
+    with memo's shipped reader adapter, else rag), rag (retrieval, the base model), base (the
+    model alone, no documents), ft (a LoRA adapter from `memo train`, no documents) and hybrid
+    (the adapter with retrieval); ft and hybrid need --adapter DIR (`@reader`: the shipped one). With --endpoint URL an OpenAI-compatible server answers
     (`memo serve`, vLLM, OpenAI): --model names its base model and --adapter the adapter's served
     name, each found from the server's model list when it serves only one; the key comes from
     MEMO_API_KEY or OPENAI_API_KEY.
     """
-    from memo.answering.ask import ADAPTER_MODES, ask
+    from memo.answering.ask import ask
     from memo.cli.render import print_adapter_answer, print_sources
-    from memo.llm.adapter import adapter_profile
+    from memo.llm.adapter import adapter_profile, resolve_adapter
 
-    local_adapter = Path(args.adapter) if args.adapter and not args.endpoint else None
+    local_adapter = resolve_adapter(args.adapter) if args.adapter and not args.endpoint else None
     profile = args.profile or (adapter_profile(local_adapter) if local_adapter else None)
     settings = settings_from(args, **{"model.profile": profile, "model.llm": args.llm,
                                       "generation.max_new_tokens": args.max_new_tokens,
                                       "index.chroma_url": args.chroma_url})
-    streaming = not args.json and args.mode not in ADAPTER_MODES  # adapters write reasoning first
-    stream = (lambda text: print(text, end="", flush=True)) if streaming else None
+    streamed: list[str] = []
+
+    def stream(text: str) -> None:  # an adapter's quoted reasoning is held back, its answer streams
+        streamed.append(text)
+        print(text, end="", flush=True)
+
     answer = ask(settings, args.question, args.company, args.role, args.mode, adapter=args.adapter,
-                 endpoint=args.endpoint, served_model=args.model, timeout=args.timeout, on_text=stream)
+                 endpoint=args.endpoint, served_model=args.model, timeout=args.timeout,
+                 on_text=None if args.json else stream)
     for warning in answer.warnings:  # also in --json; on stderr through the one notice path
         notices.warn(warning)
     if args.json:
         print_json(answer.as_dict())
     else:
-        if not streaming:
+        if not streamed:  # nothing after the final-answer marker came: print what there is
             print_adapter_answer(answer)
         print()
         print_sources(answer)
@@ -144,11 +150,12 @@ def add_ask_command(add: Adder) -> None:
     ask = add("ask", cmd_ask)
     ask.add_argument("question")
     add_scope(ask)
-    ask.add_argument("--mode", default="rag", choices=["base", "rag", "ft", "hybrid"],
-                     help="rag: with retrieved documents (default); base: the model alone; ft: the "
-                     "adapter alone; hybrid: the adapter with retrieved documents")
-    ask.add_argument("--adapter", metavar="DIR", help="LoRA adapter from `memo train` (for ft, hybrid); "
-                     "with --endpoint, its served name")
+    ask.add_argument("--mode", default="auto", choices=["auto", "base", "rag", "ft", "hybrid"],
+                     help="auto (default): the adapter, or memo's shipped reader, with retrieved documents; "
+                     "rag: the base model with them; base: the model alone; ft: the adapter alone; "
+                     "hybrid: the adapter with retrieved documents")
+    ask.add_argument("--adapter", metavar="DIR", help="LoRA adapter from `memo train` (for ft, hybrid), "
+                     "@reader for memo's shipped one; with --endpoint, its served name")
     ask.add_argument("--endpoint", metavar="URL", help="answer through an OpenAI-compatible server, "
                      "e.g. http://127.0.0.1:8000/v1 (`memo serve`)")
     ask.add_argument("--model", metavar="NAME", help="the base model's name at --endpoint")

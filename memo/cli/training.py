@@ -39,7 +39,8 @@ def cmd_synth(args: argparse.Namespace) -> int:
                         distractors=args.distractors, per_chunk=args.per_chunk,
                         exclude=[Path(p) for p in args.exclude], from_qa=[Path(p) for p in args.from_qa],
                         val_fraction=args.val_fraction, seed=args.seed, concurrency=args.concurrency,
-                        batch_size=args.batch_size, timeout=args.timeout, skip_bad=args.skip_bad)
+                        batch_size=args.batch_size, timeout=args.timeout, skip_bad=args.skip_bad,
+                        absent=args.absent)
     report = synthesize(settings, opts, show_progress=show_progress(args))
     if args.json:
         print_json(report.as_dict())
@@ -66,7 +67,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         notices.warn("--settings is now --config, which means the same settings file in every command")
         args.config = args.old_settings
     flags = {"base": args.base, "epochs": args.epochs, "max_steps": args.max_steps, "profile": args.profile,
-             "seed": args.seed, "learning_rate": args.learning_rate, "lora_r": args.lora_r}
+             "seed": args.seed, "learning_rate": args.learning_rate, "lora_r": args.lora_r,
+             "data_style": "dsf" if args.dsf else None}
     settings = settings_from(args, **{f"train.{key}": value for key, value in flags.items()})
     if not Path(args.data).exists():
         raise MemoError(f"{args.data}: no such file or folder; give the --out folder of `memo synth`")
@@ -89,6 +91,9 @@ def add_synth_command(add: Adder) -> None:
     synth.add_argument("--model", metavar="NAME", help="model name at --endpoint (e.g. gpt-4o)")
     synth.add_argument("--oracle-fraction", type=float, default=0.8, metavar="P",
                        help="share of records whose context holds the oracle chunk (default 0.8)")
+    synth.add_argument("--absent", choices=("recall", "honest"), default="recall",
+                       help="records without their oracle: recall the answer (RAFT) or say the documents "
+                       "don't cover it (default recall)")
     synth.add_argument("--distractors", type=int, default=3, metavar="N",
                        help="retrieved non-oracle chunks per record (default 3)")
     synth.add_argument("--per-chunk", type=int, default=2, metavar="N",
@@ -121,6 +126,8 @@ def add_train_command(add: Adder) -> None:
     train.add_argument("--lora-r", type=int, metavar="R", help="LoRA rank (at most 64)")
     train.add_argument("--seed", type=int)
     train.add_argument("--resume", action="store_true", help="continue from the last checkpoint in OUT")
+    train.add_argument("--dsf", action="store_true",
+                       help="train on the same Q&A without documents (RAFT's DSF baseline, for the bench's dsf arms)")
     train.add_argument("--skip-bad", action="store_true", help="skip malformed JSONL lines (reported)")
     train.add_argument("--settings", dest="old_settings", metavar="FILE", help=argparse.SUPPRESS)
     add_common(train, chroma=False, index=False)

@@ -70,6 +70,11 @@ class GenerationConfig:
     temperature: float = 0.0  # 0 = greedy, reproducible answers
     top_p: float = 1.0
     repetition_penalty: float = 1.1  # small models loop without it
+    # memo's loop guard (memo.llm.loop_guard): an n-gram of this many tokens the model wrote may not
+    # recur (twice when copied from the documents); unlike repetition_penalty it never penalizes
+    # copying from the context. 0 = off.
+    loop_ngram: int = 4
+    stop_after_answer: bool = True  # a line break after "<ANSWER>:" ends the answer
     context_length: int = 0  # 0 = the profile's
 
 
@@ -218,6 +223,7 @@ def _validate(settings: Settings) -> None:
         ("generation.max_new_tokens", settings.generation.max_new_tokens >= 1, "at least 1"),
         ("generation.temperature", settings.generation.temperature >= 0, "0 or more"),
         ("generation.top_p", 0 < settings.generation.top_p <= 1, "in (0, 1]"),
+        ("generation.loop_ngram", settings.generation.loop_ngram in (0, *range(2, 17)), "0 (off) or 2 to 16"),
         ("generation.context_length", settings.generation.context_length >= 0, "0 or more"),
     ]
     for name, ok, expected in checks:

@@ -41,6 +41,10 @@ class TrainConfig:
     qlora: str = "off"  # on | auto (4-bit when bitsandbytes and CUDA are there) | off
     grad_clip: float = 1.0
     log_every: int = 1
+    # raft: the records as `memo synth` wrote them (documents in the prompt, quoted reasoning);
+    # dsf: the same questions and final answers with no documents, RAFT's domain-specific
+    # fine-tune baseline (`memo train --dsf`), for the bench's dsf and dsf+rag arms
+    data_style: str = "raft"
 
     def validate(self) -> None:
         def bad(key: str, expected: str) -> MemoError:
@@ -63,6 +67,7 @@ class TrainConfig:
                   ("lora_dropout", 0 <= self.lora_dropout < 1, "from 0 to below 1"),
                   ("warmup_ratio", 0 <= self.warmup_ratio < 1, "from 0 to below 1"),
                   ("overlong", self.overlong in ("drop", "truncate"), "drop or truncate"),
+                  ("data_style", self.data_style in ("raft", "dsf"), "raft or dsf"),
                   ("precision", self.precision in ("auto", "fp32", "bf16"), "auto, fp32 or bf16"),
                   ("gradient_checkpointing", self.gradient_checkpointing in ("auto", "on", "off"),
                    "auto, on or off"),

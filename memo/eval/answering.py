@@ -9,7 +9,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from memo.answering.ask import ADAPTER_MODES, RETRIEVAL_MODES, Answerer
+from memo.answering.ask import Answerer
+from memo.eval.arms import DSF_ARMS, RETRIEVAL_ARMS, mode_of, tuned
 from memo.eval.cache import BenchCache, key_of
 from memo.eval.metrics import HIT_DEPTH
 from memo.eval.questions import EvalQuestion
@@ -58,10 +59,12 @@ class SharedRetriever:
 
 
 class ArmAnswerer:
-    """Answers for the bench's arms: `base`/`rag` from the base model, `ft`/`hybrid` from the adapter."""
+    """Answers for the bench's arms: `base`/`rag` from the base model, `ft`/`hybrid` from the
+    adapter, `dsf`/`dsf+rag` from the DSF adapter."""
 
     def __init__(self, settings, adapter: Path | None, endpoint=None, served_model: str | None = None,
-                 served_adapter: str | None = None, batch_size: int = 8):
+                 served_adapter: str | None = None, batch_size: int = 8, dsf_adapter: Path | None = None,
+                 served_dsf: str | None = None):
         self.settings = settings
         self.batch_size = batch_size
         self.decoding = Decoding.from_config(settings.generation)
@@ -69,10 +72,14 @@ class ArmAnswerer:
         self.plain = Answerer(settings, self.retriever, endpoint=endpoint, served_model=served_model)
         self.tuned = Answerer(settings, self.retriever, adapter=adapter, endpoint=endpoint,
                               served_adapter=served_adapter)
+        self.dsf = Answerer(settings, self.retriever, adapter=dsf_adapter, endpoint=endpoint,
+                            served_adapter=served_dsf)
         self.seconds = {"retrieval": 0.0, "generation": 0.0}  # where answering time goes
 
     def answerer(self, arm: str) -> Answerer:
-        return self.tuned if arm in ADAPTER_MODES else self.plain
+        if arm in DSF_ARMS:
+            return self.dsf
+        return self.tuned if tuned(arm) else self.plain
 
     def identity(self, arm: str) -> dict:
         """What an arm's answers depend on besides the question (the cache key)."""
@@ -80,17 +87,17 @@ class ArmAnswerer:
         ident = {"arm": arm, "decoding": self.decoding, "profile": self.settings.model.profile,
                  "llm": self.settings.model.llm, "context": self.settings.generation.context_length}
         if answerer.endpoint is not None:
-            ident.update(endpoint=answerer.endpoint.url, model=answerer.served_adapter if arm in ADAPTER_MODES
+            ident.update(endpoint=answerer.endpoint.url, model=answerer.served_adapter if tuned(arm)
                          else answerer.served_model)
-        if arm in ADAPTER_MODES and answerer.adapter is not None:
+        if tuned(arm) and answerer.adapter is not None:
             ident["adapter"] = base_fingerprint(str(answerer.adapter))
-        if arm in RETRIEVAL_MODES:
+        if arm in RETRIEVAL_ARMS:
             ident["retrieval"] = self.settings.retrieval
         return ident
 
     def messages(self, q: EvalQuestion, arm: str) -> tuple[list, list[dict]]:
-        if arm in RETRIEVAL_MODES:
-            return self.answerer(arm).prepare(q.question, q.indexed_company, q.indexed_role, arm)
+        if arm in RETRIEVAL_ARMS:
+            return self.answerer(arm).prepare(q.question, q.indexed_company, q.indexed_role, mode_of(arm))
         company = q.indexed_company or q.company or "the company"
         return build_messages(q.question, company, q.indexed_role or q.role, None), []
 
@@ -102,7 +109,7 @@ class ArmAnswerer:
         pending = []
         for q in questions:
             key = key_of("answer", ident, q.question, q.indexed_company or q.company, q.indexed_role or q.role,
-                         corpus.get(q.indexed_company or "", "") if arm in RETRIEVAL_MODES else "")
+                         corpus.get(q.indexed_company or "", "") if arm in RETRIEVAL_ARMS else "")
             cached = cache.get(key)
             if cached is not None:
                 rows[q.qid] = cached
@@ -110,7 +117,7 @@ class ArmAnswerer:
             else:
                 pending.append((key, q))
         if pending:
-            generator = self.answerer(arm).generator_for(arm)
+            generator = self.answerer(arm).generator_for(mode_of(arm))
             started = time.monotonic()
             prepared = [(key, q, *self.messages(q, arm)) for key, q in pending]
             self.seconds["retrieval"] += time.monotonic() - started
@@ -130,7 +137,7 @@ class ArmAnswerer:
     def _row(self, key: str, q: EvalQuestion, arm: str, text: str, contexts: list[dict], model: str) -> dict:
         """The cache row of one answer, composed exactly as `memo ask` composes its Answer."""
         a = self.answerer(arm).compose(q.question, q.indexed_company or q.company or "", q.indexed_role,
-                                       arm, text, contexts, model)
+                                       mode_of(arm), text, contexts, model)
         return {"key": key, "kind": "answer", "qid": q.qid, "arm": arm, "model": a.model, "answer": a.answer,
                 "reasoning": a.reasoning, "citations": a.citations, "invalid_citations": a.invalid_citations,
                 "contexts": [{k: c[k] for k in ("source", "section", "text")} for c in a.contexts]}

@@ -12,10 +12,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from memo.answering.ask import ADAPTER_MODES, MODES, RETRIEVAL_MODES
 from memo.core.errors import MemoError
 from memo.core.identity import company_corpus_hash
 from memo.eval.answering import ArmAnswerer
+from memo.eval.arms import ADAPTER_ARMS, ARMS, DEFAULT_ARMS, DSF_ARMS, RETRIEVAL_ARMS
 from memo.eval.cache import BenchCache
 from memo.eval.judge import Judge
 from memo.eval.questions import EvalQuestion, load_questions, report_warnings, resolve
@@ -30,8 +30,9 @@ from memo.llm.endpoint import Endpoint
 class BenchOptions:
     files: list[Path]
     out: Path
-    arms: list[str] = field(default_factory=lambda: list(MODES))
+    arms: list[str] = field(default_factory=lambda: list(DEFAULT_ARMS))
     adapter: str | None = None  # a folder, or with --endpoint the adapter's served name
+    dsf_adapter: str | None = None  # the `memo train --dsf` adapter, for the dsf arms (same forms)
     endpoint: str | None = None
     model: str | None = None  # the base model's served name at --endpoint
     company: str | None = None
@@ -49,17 +50,21 @@ class BenchOptions:
     @classmethod
     def parse_arms(cls, text: str) -> list[str]:
         arms = [a.strip() for a in text.split(",") if a.strip()]
-        unknown = [a for a in arms if a not in MODES]
+        unknown = [a for a in arms if a not in ARMS]
         if unknown or not arms:
-            raise MemoError(f"--arms {text!r}: use a comma-separated subset of {','.join(MODES)}")
+            raise MemoError(f"--arms {text!r}: use a comma-separated subset of {','.join(ARMS)}")
         return list(dict.fromkeys(arms))
 
     def validate(self) -> None:
-        if any(a in ADAPTER_MODES for a in self.arms) and not self.adapter and not self.endpoint:
+        if any(a in ADAPTER_ARMS for a in self.arms) and not self.adapter and not self.endpoint:
             raise MemoError(f"--arms {','.join(self.arms)} includes ft/hybrid, which need --adapter DIR "
                             f"(the --out folder of `memo train`); or drop them from --arms")
-        if self.adapter and not self.endpoint and not Path(self.adapter).is_dir():
-            raise MemoError(f"--adapter {self.adapter}: no such folder")
+        if any(a in DSF_ARMS for a in self.arms) and not self.dsf_adapter:
+            raise MemoError(f"--arms {','.join(self.arms)} includes dsf/dsf+rag, which need --dsf-adapter DIR "
+                            f"(the --out folder of `memo train --dsf`); or drop them from --arms")
+        for flag, value in (("--adapter", self.adapter), ("--dsf-adapter", self.dsf_adapter)):
+            if value and not self.endpoint and not Path(value).is_dir():
+                raise MemoError(f"{flag} {value}: no such folder")
         if bool(self.judge_endpoint) != bool(self.judge_model):
             raise MemoError("--judge-endpoint and --judge-model go together (the judge's URL and model name)")
         for flag, value in (("--judge-runs", self.judge_runs), ("--batch-size", self.batch_size)):
@@ -75,13 +80,14 @@ def _load(opts: BenchOptions, settings) -> tuple[list[EvalQuestion], ArmAnswerer
     questions = load_questions(opts.files, opts.limit, opts.seed, opts.company, opts.role)
     endpoint = Endpoint(opts.endpoint, opts.timeout) if opts.endpoint else None
     adapter = Path(opts.adapter) if opts.adapter and not endpoint else None
+    dsf = Path(opts.dsf_adapter) if opts.dsf_adapter and not endpoint else None
     arms = ArmAnswerer(settings, adapter, endpoint, opts.model, opts.adapter if endpoint else None,
-                       opts.batch_size)
-    if any(a in RETRIEVAL_MODES for a in opts.arms):
+                       opts.batch_size, dsf, opts.dsf_adapter if endpoint else None)
+    if any(a in RETRIEVAL_ARMS for a in opts.arms):
         warnings = resolve(questions, arms.retriever, needs_company=True)
-        if adapter is not None:  # an adapter trained on an older state of a company's documents
-            for name in sorted({q.indexed_company for q in questions}):
-                warnings += arms.tuned.warnings(name)
+        for answerer in (arms.tuned, arms.dsf):  # an adapter trained on older documents of a company
+            for name in sorted({q.indexed_company for q in questions}) if answerer.adapter else []:
+                warnings += answerer.warnings(name)
         report_warnings(warnings)
     return questions, arms
 
@@ -97,7 +103,7 @@ def run_bench(opts: BenchOptions, settings, progress) -> dict:
     baseline = read_baseline(opts.baseline) if opts.baseline else None
     started = time.monotonic()
     questions, arms = _load(opts, settings)
-    retrieval = any(a in RETRIEVAL_MODES for a in opts.arms)
+    retrieval = any(a in RETRIEVAL_ARMS for a in opts.arms)
     vectors = TextVectors(_embedder_loader(settings, arms.retriever if retrieval else None))
     judge = _judge(opts, vectors)  # an unreachable judge stops the run here, before any answering
     corpus = _corpus_hashes(questions, arms)
@@ -127,7 +133,7 @@ def _answer_and_score(opts, questions, arms: ArmAnswerer, vectors, judge, cache,
     clock.update(arms.seconds)
     t0 = time.monotonic()
     task = progress.task("scoring", sum(len(rows) for rows in answers.values()))
-    retriever = arms.retriever if any(a in RETRIEVAL_MODES for a in opts.arms) else None
+    retriever = arms.retriever if any(a in RETRIEVAL_ARMS for a in opts.arms) else None
     scores = score_all(questions, answers, retriever, vectors, cache, lambda n: progress.advance(task, n))
     clock["scoring"] = time.monotonic() - t0
     judged: dict = {}
@@ -156,6 +162,7 @@ def _judge(opts: BenchOptions, vectors):
 def _settings_record(opts: BenchOptions, settings, arms: ArmAnswerer) -> dict:
     """What the report says it ran with (no secrets: keys are never part of the options)."""
     return {"files": [str(f) for f in opts.files], "arms": opts.arms, "adapter": opts.adapter,
+            "dsf_adapter": opts.dsf_adapter,
             "endpoint": opts.endpoint, "model": opts.model, "limit": opts.limit, "seed": opts.seed,
             "company": opts.company, "role": opts.role, "batch_size": opts.batch_size,
             "profile": settings.model.profile, "embedder": settings.model.embedder,

@@ -13,7 +13,7 @@ import math
 from collections import Counter
 from collections.abc import Callable
 
-from memo.answering.ask import RETRIEVAL_MODES
+from memo.eval.arms import RETRIEVAL_ARMS
 from memo.eval.cache import BenchCache, key_of
 from memo.eval.questions import EvalQuestion
 from memo.llm.endpoint import Endpoint
@@ -25,7 +25,7 @@ JUDGE_KEY_VARIABLES = ("MEMO_JUDGE_API_KEY", "OPENAI_API_KEY")  # read in this o
 def judge_inputs(metric: str, arm: str, q: EvalQuestion, row: dict) -> dict | None:
     """The keyword arguments of a metric's Ragas `ascore`, or None where it does not apply."""
     contexts = [c["text"] for c in row["contexts"]]
-    retrieval = arm in RETRIEVAL_MODES and bool(contexts)
+    retrieval = arm in RETRIEVAL_ARMS and bool(contexts)
     if metric == "faithfulness":
         return {"user_input": q.question, "response": row["answer"], "retrieved_contexts": contexts} \
             if retrieval else None

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import hashlib
 import random
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from memo.core.errors import MemoError
 from memo.core.jsonl import read_jsonl
-from memo.llm.prompt import encode, render
+from memo.llm.prompt import build_messages, encode, render, split_answer
 
 IGNORE = -100  # label of tokens the loss skips (system, user, documents)
 
@@ -70,12 +71,27 @@ def tokenize_messages(tokenizer, template: str, messages: list[dict]) -> Example
     return Example(prompt_ids + answer_ids, [IGNORE] * len(prompt_ids) + answer_ids)
 
 
+_CITATION = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]")
+
+
+def without_documents(row: dict, where: str) -> list[dict]:
+    """A record's DSF form: the same question and final answer with the no-documents prompt, the
+    quoted reasoning and the citations gone (RAFT's domain-specific fine-tune baseline)."""
+    question, company = row.get("question"), row.get("company")
+    if not isinstance(question, str) or not isinstance(company, str):
+        raise MemoError(f"{where}: data_style dsf needs `memo synth` records (with question and company)")
+    final = _CITATION.sub("", split_answer(row["messages"][-1]["content"])[1]).strip()
+    messages = build_messages(question, company, row.get("role"), None)
+    return messages + [{"role": "assistant", "content": final}]
+
+
 def load_dataset(path: Path, tokenizer, template: str, max_seq_len: int, overlong: str,
-                 skip_bad: bool = False) -> Dataset:
+                 skip_bad: bool = False, data_style: str = "raft") -> Dataset:
     rows = read_jsonl(path, skip_bad=skip_bad, check=check_messages)
     data = Dataset([], path)
-    for row in rows:
-        example = tokenize_messages(tokenizer, template, row["messages"])
+    for n, row in enumerate(rows, start=1):
+        messages = row["messages"] if data_style == "raft" else without_documents(row, f"{path} record {n}")
+        example = tokenize_messages(tokenizer, template, messages)
         if len(example) > max_seq_len:
             answer_start = example.labels.index(next(t for t in example.labels if t != IGNORE))
             if overlong == "drop" or answer_start >= max_seq_len - 8:

@@ -35,8 +35,10 @@ def choose_distractors(oracle: Passage, hits: Sequence[Passage], count: int) -> 
 
 def assemble(question: str, answer: str, quotes: list[str], oracle: Passage, hits: Sequence[Passage],
              company: str, role: str | None, distractors: int, oracle_fraction: float,
-             rng: random.Random) -> dict:
-    """Messages and RAFT provenance for one question (the caller adds its own provenance)."""
+             rng: random.Random, absent_answer: str | None = None) -> dict:
+    """Messages and RAFT provenance for one question (the caller adds its own provenance).
+    `absent_answer` is the target when the oracle is left out (`--absent honest`); None keeps
+    RAFT's own choice, the same answer recalled without its document."""
     negatives = choose_distractors(oracle, hits, distractors + 1)
     keep_oracle = rng.random() < oracle_fraction
     docs = [oracle] + negatives[:distractors] if keep_oracle else negatives[:distractors + 1]
@@ -45,7 +47,10 @@ def assemble(question: str, answer: str, quotes: list[str], oracle: Passage, hit
     final = _CITATION.sub("", answer).strip()
     if number and quotes:
         final = _cite(final, number)
-    target = raft_answer([(number, q) for q in quotes], final)
+    if not keep_oracle and absent_answer:
+        target = raft_answer([], absent_answer)
+    else:
+        target = raft_answer([(number, q) for q in quotes], final)
     contexts = [ContextDoc(d.source, d.section, d.text) for d in docs]
     messages = build_messages(question, company, role, contexts)
     messages.append({"role": "assistant", "content": target})

@@ -37,6 +37,7 @@ from memo.finetune.synth_prompts import (
     json_messages,
     parse_json_draft,
 )
+from memo.finetune.voice import candidate_answer, honest_answer
 from memo.retrieval.hybrid import HybridRetriever
 
 GROUNDED_SHARE = 0.3  # below this share of its words in the quotes, an answer is not grounded
@@ -65,6 +66,9 @@ class SynthOptions:
     timeout: float = 120.0
     retries: int = 4
     skip_bad: bool = False
+    # when the oracle is left out: recall = RAFT's own (the same answer, the fact recalled);
+    # honest = the candidate says the documents shown don't cover it (no invented facts)
+    absent: str = "recall"
 
     def validate(self) -> None:
         checks = [("--oracle-fraction", 0.0 <= self.oracle_fraction <= 1.0, "a fraction from 0 to 1"),
@@ -74,7 +78,8 @@ class SynthOptions:
                   ("--val-fraction", 0.0 <= self.val_fraction < 1.0, "a fraction from 0 to below 1"),
                   ("--concurrency", self.concurrency >= 1, "at least 1"),
                   ("--batch-size", self.batch_size >= 1, "at least 1"),
-                  ("--model", bool(self.model) or not self.endpoint, "given with --endpoint")]
+                  ("--model", bool(self.model) or not self.endpoint, "given with --endpoint"),
+                  ("--absent", self.absent in ("recall", "honest"), "recall or honest")]
         for flag, ok, expected in checks:
             if not ok:
                 raise MemoError(f"{flag} must be {expected}")
@@ -189,6 +194,7 @@ class Synthesizer:
         write_atomic(self.opts.out / "synth.json", json.dumps(
             {**report.as_dict(), "company": self.opts.company, "role": self.opts.role,
              "oracle_fraction": self.opts.oracle_fraction, "distractors": self.opts.distractors,
+             "absent": self.opts.absent,
              "exclude": [str(p) for p in self.opts.exclude], "seed": self.opts.seed,
              "prompt_version": PROMPT_VERSION}, indent=2))
         return report
@@ -215,9 +221,10 @@ class Synthesizer:
                                                48, stop_at_newline=True)
         questions = [fewshot_question(c, a.kind) for a, c in zip(attempts, completions)]
         ok = [i for i, (a, q) in enumerate(zip(attempts, questions)) if not gates.question_problem(q, a.kind)]
+        ok = [i for i in ok if attempts[i].kind == "behavioural"]  # company answers: memo writes them
         answers = self.completer.complete(
             [fewshot_answer_prompt(attempts[i].quote, questions[i], attempts[i].kind) for i in ok],
-            160, stop_at_newline=True)
+            160, stop_at_newline=True) if ok else []
         out: list[Draft | str] = [Draft(q, [a.quote]) for a, q in zip(attempts, questions)]
         for i, answer in zip(ok, answers):
             out[i].answer = first_line(answer)
@@ -254,8 +261,10 @@ class Synthesizer:
             return answer_from, None
         self.guard.keep(vector)
         rng = random.Random(f"{self.opts.seed}|{attempt.key}")
+        absent = honest_answer(random.Random(f"{self.opts.seed}|{attempt.key}|absent")) \
+            if self.opts.absent == "honest" else None
         record = assemble(draft.question, answer, quotes, oracle, hits, self.opts.company, attempt.role,
-                          self.opts.distractors, self.opts.oracle_fraction, rng)
+                          self.opts.distractors, self.opts.oracle_fraction, rng, absent)
         record.update(id=record_id(attempt.key), company=self.opts.company, role=attempt.role,
                       kind=attempt.kind, question=draft.question, answer=answer, quotes=quotes,
                       answer_from=answer_from, source=oracle.source, generator=self.completer.name,
@@ -266,10 +275,10 @@ class Synthesizer:
         """(answer, where it came from), or ("", rejection reason)."""
         if attempt.kind == "behavioural":
             return (draft.answer, "model") if len(draft.answer.split()) >= 20 else ("", "answer_too_short")
+        if self.completer.style == "fewshot":  # memo states the quoted fact in the candidate's voice
+            return candidate_answer(quotes, random.Random(f"{self.opts.seed}|{attempt.key}|voice")), "quote"
         if gates.grounded_share(draft.answer, quotes, draft.question) >= GROUNDED_SHARE:
             return draft.answer, "model"
-        if self.completer.style == "fewshot":  # a tiny model's ungrounded answer: say what the document says
-            return f"As I understand it from {self.opts.company}'s documents: {quotes[0]}", "quote"
         return "", "answer_ungrounded"
 
 

@@ -5,7 +5,9 @@ Two styles, the same record afterwards:
   the quotes and writes question and answer as a JSON object.
 - `fewshot` (the embedded 135M default): measured here, SmolLM2-135M wrote valid JSON for 0 of 16
   passages and ignored the passage in chat form; as a few-shot text completion it writes usable
-  questions. memo picks the quote sentence, the model completes one short line at a time.
+  questions. memo picks the quote sentence, the model completes one short line at a time: the
+  question, and for behavioural records the STAR answer; company answers memo writes itself from
+  the quote (memo.finetune.voice).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from dataclasses import dataclass, field
 from memo.llm.prompt import chunk_body, neutralize
 
 KINDS = ("company", "behavioural")
-PROMPT_VERSION = 1  # bump when a prompt changes: it is part of the resume key and provenance
+PROMPT_VERSION = 2  # bump when a prompt changes: it is part of the resume key and provenance
 
 
 @dataclass
@@ -108,19 +110,6 @@ Question:""",
 }
 
 FEWSHOT_ANSWER = {
-    "company": """Each interview question is answered by the candidate in the first person, using the handbook sentence.
-
-Sentence: New starters at Harbourline get a laptop and a two-week onboarding plan on their first day.
-Question: What does onboarding look like for new starters at Harbourline?
-Answer: From what I have read, new starters get a laptop and a two-week onboarding plan on day one, so I could contribute quickly.
-
-Sentence: Our support engineers rotate through a weekly on-call shift, with a paid day off after each shift.
-Question: How does the on-call rotation work for support engineers?
-Answer: Support engineers take a weekly on-call shift and get a paid day off after each one.
-
-Sentence: {quote}
-Question: {question}
-Answer:""",
     "behavioural": """Each behavioural question is answered by the candidate in STAR form, tied to the handbook sentence.
 
 Sentence: Every incident gets a blameless review within a week.

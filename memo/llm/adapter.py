@@ -17,6 +17,29 @@ MEMO_FILE = "memo.json"
 EDGE = 1 << 20  # bytes hashed from each end of a weight file
 
 
+# memo's own reader adapter (scripts/train_reader.sh): trained on fictional companies the team
+# wrote, to read the retrieved documents and restate them in the candidate's voice. `memo ask`
+# answers with it by default on the default model.
+SHIPPED_READER = Path(__file__).resolve().parent.parent / "adapters" / "reader"
+READER_NAME = "@reader"  # how --adapter names it
+
+
+def shipped_reader() -> Path | None:
+    """The shipped reader adapter's folder, when this installation has it."""
+    return SHIPPED_READER if (SHIPPED_READER / "adapter_config.json").is_file() else None
+
+
+def resolve_adapter(value: str | None) -> Path | None:
+    """An --adapter value as a folder: `@reader` is the shipped reader."""
+    if value != READER_NAME:
+        return Path(value) if value else None
+    reader = shipped_reader()
+    if reader is None:
+        raise MemoError(f"--adapter {READER_NAME}: this installation has no shipped reader adapter "
+                        f"(memo/adapters/reader); reinstall memo or give an adapter folder")
+    return reader
+
+
 def base_fingerprint(path: str) -> str:
     """A fast identity of base weights: config.json plus each weight file's name, size and first
     and last MiB (a full SHA-256 of 13 GB of LLaMA-2-7B weights would take minutes)."""
@@ -89,6 +112,8 @@ def check_template(info: dict[str, Any], adapter: Path, template: str) -> None:
 def stale_warning(info: dict[str, Any], corpus_hash: str, company: str) -> str | None:
     """A warning when the adapter was trained on another company, or on the company's documents
     as they were before they changed."""
+    if info.get("purpose") == "reader":  # trained to read any company's documents
+        return None
     companies = info.get("companies") or []
     if companies and slug(company) not in {slug(c) for c in companies}:
         return f"the adapter was trained on {', '.join(companies)}'s documents, not {company}'s"

@@ -15,6 +15,7 @@ from pathlib import Path
 from memo.core.config import GenerationConfig, Settings
 from memo.core.profiles import get_profile
 from memo.llm.adapter import attach, check_base, check_template, read_adapter
+from memo.llm.loop_guard import LoopGuard
 from memo.llm.models import LoadedLLM, llm_path, load_llm
 from memo.llm.prompt import encode, render
 
@@ -27,10 +28,13 @@ class Decoding:
     temperature: float
     top_p: float
     repetition_penalty: float
+    loop_ngram: int = 0  # memo.llm.loop_guard; 0 = off
+    stop_after_answer: bool = False
 
     @classmethod
     def from_config(cls, cfg: GenerationConfig) -> Decoding:
-        return cls(cfg.max_new_tokens, cfg.temperature, cfg.top_p, cfg.repetition_penalty)
+        return cls(cfg.max_new_tokens, cfg.temperature, cfg.top_p, cfg.repetition_penalty,
+                   cfg.loop_ngram, cfg.stop_after_answer)
 
     def generate_kwargs(self) -> dict:
         sampling = self.temperature > 0
@@ -68,7 +72,8 @@ class LocalGenerator:
             output = self.llm.model.generate(
                 input_ids=input_ids, attention_mask=torch.ones_like(input_ids),
                 pad_token_id=tokenizer.pad_token_id, eos_token_id=_stop_ids(tokenizer),
-                streamer=streamer, **decoding.generate_kwargs())
+                streamer=streamer, logits_processor=_guard(tokenizer, len(ids), decoding),
+                **decoding.generate_kwargs())
         return tokenizer.decode(output[0, len(ids):], skip_special_tokens=True).strip()
 
     def generate_batch(self, conversations: list[list[dict[str, str]]], decoding: Decoding,
@@ -107,9 +112,20 @@ class LocalGenerator:
         with torch.inference_mode():
             output = llm.model.generate(**enc, pad_token_id=tokenizer.pad_token_id,
                                         eos_token_id=_stop_ids(tokenizer) + (extra_stops or []),
+                                        logits_processor=_guard(tokenizer, enc["input_ids"].shape[1], decoding),
                                         **decoding.generate_kwargs())
         width = enc["input_ids"].shape[1]
         return [tokenizer.decode(row[width:], skip_special_tokens=True) for row in output]
+
+
+def _guard(tokenizer, width: int, decoding: Decoding):
+    """memo's loop guard for one generate call (an empty list when it is off)."""
+    from transformers import LogitsProcessorList
+
+    if not decoding.loop_ngram and not decoding.stop_after_answer:
+        return LogitsProcessorList()
+    return LogitsProcessorList([LoopGuard(tokenizer, width, decoding.loop_ngram, _stop_ids(tokenizer),
+                                          decoding.stop_after_answer)])
 
 
 def _stop_ids(tokenizer) -> list[int]:

@@ -1,6 +1,6 @@
 """Scores that need no judge: pure functions of the answer, the reference, the contexts and the
-ranked sources. String and ID-based context metrics are Ragas' own (no model involved); hit@k,
-reciprocal rank and citation validity are memo's.
+ranked sources. String and ID-based context metrics are Ragas' own (no model involved); token F1
+(SQuAD's), hit@k, reciprocal rank, citation validity and the hallucinated-number rate are memo's.
 
 Every function returns a float in [0, 1], or None when the score is undefined for this input
 (no reference answer, no evidence document, nothing cited): None is *unmeasured*, never 0.
@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import math
 import re
+import string
+import unicodedata
+from collections import Counter
 from collections.abc import Sequence
 
 from memo.answering.citations import cited_numbers
@@ -20,6 +23,12 @@ HIT_DEPTH = 10  # hit@k is reported for k = 1..HIT_DEPTH (the retrieval curve in
 SUPPORT = 0.5  # a citing sentence is supported when half its content words are in the cited chunk
 _QUOTED = re.compile(re.escape(QUOTE_BEGIN) + r"(.*?)" + re.escape(QUOTE_END), re.S)
 _PLAIN_QUOTE = re.compile(r"[\"“]([^\"”]{20,})[\"”]")
+CITATION = re.compile(r"\[\d+(?:\s*,\s*\d+)*\]")  # [1], [2, 3]: document numbers, not facts
+_ARTICLES = re.compile(r"\b(?:a|an|the)\b")
+# A number: digits not glued to a word before them (Q3, H200 and v1.2 are names), with thousands
+# separators, decimals or clock parts ("2,000", "3.5", "15:00") and an optional percent sign.
+_NUMBER = re.compile(r"(?<![\w.:])(\d{1,3}(?:,\d{3})+|\d+)((?:[.:]\d+)*)%?")
+_LIST_ITEM = re.compile(r"^\s*\d+[.)]\s+", re.MULTILINE)  # "1. " at a line's start: a list item
 
 
 def _ragas():
@@ -47,6 +56,55 @@ def chrf(answer: str, reference: str | None) -> float | None:
     if not reference:
         return None
     return float(_ragas().CHRFScore().score(reference=reference, response=answer).value)
+
+
+def _squad_tokens(text: str) -> list[str]:
+    """SQuAD's answer normalization: lowercase, punctuation deleted, articles dropped, split on
+    whitespace. Citation markers go first (only the retrieval arms write them)."""
+    text = CITATION.sub(" ", text).lower()
+    text = "".join(ch for ch in text if not _punctuation(ch))
+    return _ARTICLES.sub(" ", text).split()
+
+
+def _punctuation(ch: str) -> bool:
+    return ch in string.punctuation or unicodedata.category(ch).startswith("P")  # ASCII and “ ” — …
+
+
+def token_f1(answer: str, reference: str | None) -> float | None:
+    """SQuAD-style token F1: the harmonic mean of the precision and recall of the answer's tokens
+    (a multiset) against the reference's. When either side normalizes to no tokens, 1.0 if both
+    do, else 0.0 (SQuAD's rule)."""
+    if not reference:
+        return None
+    got, want = _squad_tokens(answer), _squad_tokens(reference)
+    if not got or not want:
+        return float(got == want)
+    common = sum((Counter(got) & Counter(want)).values())
+    if not common:
+        return 0.0
+    precision, recall = common / len(got), common / len(want)
+    return 2 * precision * recall / (precision + recall)
+
+
+def numbers_in(text: str) -> set[str]:
+    """The numbers `text` states, normalized: thousands separators and a percent sign dropped,
+    leading zeros of the whole part dropped ("2,000" -> "2000", "10%" -> "10", "09:00" -> "9:00")."""
+    found = set()
+    for whole, rest in _NUMBER.findall(text):
+        found.add((whole.replace(",", "").lstrip("0") or "0") + rest)
+    return found
+
+
+def hallucinated_number_rate(answer: str, question: str, contexts: Sequence[str]) -> float | None:
+    """Share of the distinct numbers in the answer that neither the question nor any context
+    states (lower is better). Citation markers and list-item numbers are not numbers. With no
+    contexts (the arms without retrieval), every number not in the question is unsupported.
+    None when the answer states no number."""
+    stated = numbers_in(_LIST_ITEM.sub(" ", CITATION.sub(" ", answer)))
+    if not stated:
+        return None
+    supported = numbers_in(question).union(*(numbers_in(text) for text in contexts))
+    return len(stated - supported) / len(stated)
 
 
 def cosine(a: Sequence[float], b: Sequence[float]) -> float:

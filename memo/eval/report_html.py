@@ -7,7 +7,15 @@ from __future__ import annotations
 from html import escape
 
 from memo.eval.plots import curve, intervals
-from memo.eval.report_md import NOTE, cell, main_table, pairs_table
+from memo.eval.report_md import (
+    NOTE,
+    cell,
+    degenerate_line,
+    main_table,
+    pairs_table,
+    sample_statement,
+    verdict_lines,
+)
 
 STYLE = """body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:1200px;color:#222}
 table{border-collapse:collapse;margin:.6em 0 1.4em}td,th{border:1px solid #ccc;padding:4px 8px;
@@ -34,7 +42,7 @@ def _metric_plots(summary: dict) -> str:
         rows = [(arm, *(summary["table"][arm].get(metric, {}).get(k) for k in ("mean", "low", "high")))
                 for arm in summary["arms"] if metric in summary["table"][arm]]
         if rows:
-            plots.append(intervals(summary["labels"].get(metric, metric), rows))
+            plots.append(intervals(summary["labels"].get(metric, metric), rows, axis="mean, 95% interval"))
     return '<div class="plots">' + "".join(plots) + "</div>"
 
 
@@ -47,8 +55,22 @@ def _pair_plots(summary: dict) -> str:
             widest = max((abs(v) for row in rows for v in row[1:] if v is not None), default=1.0)
             span = next((s for s in (0.05, 0.1, 0.25, 0.5) if widest <= s), 1.0)  # zoom to the intervals
             plots.append(intervals(summary["labels"].get(metric, metric) + ": difference", rows,
-                                   lo=-span, hi=span, zero=True))
+                                   lo=-span, hi=span, zero=True, axis="first arm minus second, 95% interval"))
     return '<div class="plots">' + "".join(plots) + "</div>"
+
+
+def _headline(summary: dict) -> str:
+    """The question sample, the verdicts and each arm's degenerate answers (flagged ones marked)."""
+    parts = [f"<p>Questions: {escape(sample_statement(summary))}.</p>"]
+    if verdict_lines(summary):
+        parts.append("<h2>Verdicts <span class=muted>(95% paired intervals, first-named arm minus "
+                     "second)</span></h2><ul class=verdicts>"
+                     + "".join(f"<li>{escape(v)}</li>" for v in verdict_lines(summary)) + "</ul>")
+    if summary.get("health"):
+        items = [f'<li class="reg">{escape(degenerate_line(arm, h))}</li>' if h["flagged"] else
+                 f"<li>{escape(degenerate_line(arm, h))}</li>" for arm, h in summary["health"].items()]
+        parts.append("<h2>Degenerate answers</h2><ul class=degenerate>" + "".join(items) + "</ul>")
+    return "".join(parts)
 
 
 def _breakdowns(summary: dict) -> str:
@@ -76,6 +98,8 @@ def _answers(rows: list[dict], arms: list[str]) -> str:
             row = per_arm.get(arm)
             if row:
                 scores = ", ".join(f"{k} {v:.2f}" for k, v in row["scores"].items() if isinstance(v, float))
+                if row.get("degenerate"):
+                    scores += f"; degenerate: {row['degenerate']}"
                 body.append([arm, row["answer"], scores])
         parts.append(f"<details><summary>{escape(qid)}: {escape(first['question'])}</summary>"
                      f"<p class=muted>reference: {escape(first['reference'] or '(none)')}</p>"
@@ -87,7 +111,7 @@ def render_html(summary: dict, rows: list[dict]) -> str:
     s = summary["settings"]
     title = f"memo bench: {', '.join(summary['arms'])} on {summary['questions']} questions"
     parts = [f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{escape(title)}</title>"
-             f"<style>{STYLE}</style></head><body><h1>{escape(title)}</h1>",
+             f"<style>{STYLE}</style></head><body><h1>{escape(title)}</h1>", _headline(summary),
              f"<p class=muted>Files: {escape(', '.join(s['files']))}; profile {escape(s['profile'])}; adapter: "
              f"{escape(str(s['adapter'] or '-'))}; judge: {escape(str(s['judge_model'] or 'none'))}; "
              f"seed {s['seed']}; {summary['seconds'].get('total')} s.</p><p>{escape(NOTE)}</p>",

@@ -1,13 +1,41 @@
-"""The bench's Markdown report (report.md), and the tables and cells the HTML report shares."""
+"""The bench's Markdown report (report.md), and the tables, cells and lines the HTML report shares:
+the question sample, the verdicts and each arm's degenerate answers come first."""
 
 from __future__ import annotations
 
 import json
 
+from memo.eval.degenerate import DEGENERATE_FLAG
+
 NOTE = ("Means with 95% bootstrap intervals over questions; unmeasured scores (no reference, no "
         "evidence, nothing cited, a failed judge call) are left out and counted, never taken as 0. "
         "Paired differences use only the questions both arms have a score for; W/T/L counts "
         "questions where the first arm is better, within 0.01, or worse.")
+
+
+def sample_statement(summary: dict) -> str:
+    """Which questions were asked: all of the files' questions, or a seeded --limit sample of them."""
+    settings, asked = summary["settings"], summary["questions"]
+    limit, available = settings.get("limit"), summary.get("available_questions")
+    if limit is None or (available is not None and limit >= available) or (available is None and asked < limit):
+        return f"all {available or asked} questions of the files"
+    if available is None:
+        return (f"a seeded sample of {asked} questions (seed {settings.get('seed')}); how many the files "
+                f"hold was not recorded")
+    return f"a seeded sample of {asked} of {available} questions (seed {settings.get('seed')})"
+
+
+def degenerate_line(arm: str, health: dict) -> str:
+    """`hybrid: 1 of 27 answers degenerate (3.7%): loop 1`, ending in ` - above 5%` when flagged
+    (above DEGENERATE_FLAG)."""
+    rate = health["degenerate_rate"] or 0.0
+    line = f"{arm}: {health['degenerate']} of {health['answers']} answers degenerate ({rate:.1%})"
+    reasons = ", ".join(f"{reason.replace('_', ' ')} {n}" for reason, n in health["degenerate_reasons"].items())
+    return line + (f": {reasons}" if reasons else "") + (f" - above {DEGENERATE_FLAG:.0%}" if health["flagged"] else "")
+
+
+def verdict_lines(summary: dict) -> list[str]:
+    return [v["verdict"] for v in summary.get("verdicts", [])]
 
 
 def cell(estimate: dict | None) -> str:
@@ -60,9 +88,11 @@ def pairs_table(summary: dict) -> tuple[list[str], list[list[str]]]:
 def render_markdown(summary: dict) -> str:
     s = summary["settings"]
     lines = [f"# memo bench: {', '.join(summary['arms'])} on {summary['questions']} questions", "",
-             f"Files: {', '.join(s['files'])}; profile {s['profile']}; adapter: {s['adapter'] or '-'}; "
-             f"endpoint: {s['endpoint'] or 'in-process'}; judge: {s['judge_model'] or 'none'}; seed {s['seed']}.",
-             "", NOTE, ""]
+             f"Questions: {sample_statement(summary)}.", ""]
+    lines += _verdicts(summary)
+    lines += [f"Files: {', '.join(s['files'])}; profile {s['profile']}; adapter: {s['adapter'] or '-'}; "
+              f"endpoint: {s['endpoint'] or 'in-process'}; judge: {s['judge_model'] or 'none'}; seed {s['seed']}.",
+              "", NOTE, ""]
     lines += _table(*main_table(summary))
     if summary["pairs"]:
         lines += ["", "## Paired differences (first arm minus second; W/T/L)", ""]
@@ -87,6 +117,19 @@ def render_markdown(summary: dict) -> str:
                   f"standard deviation across runs): {json.dumps(summary['judge_spread']) or '-'}"]
     lines += ["", "## Time (seconds)", "", ", ".join(f"{k}: {v}" for k, v in summary["seconds"].items()), ""]
     return "\n".join(lines)
+
+
+def _verdicts(summary: dict) -> list[str]:
+    """The verdicts and the degenerate-answer lines, as Markdown lists (flagged arms in bold)."""
+    lines = []
+    if verdict_lines(summary):
+        lines += ["## Verdicts (95% paired intervals, first-named arm minus second)", ""]
+        lines += [f"- {v}" for v in verdict_lines(summary)] + [""]
+    if summary.get("health"):
+        lines += ["## Degenerate answers", ""]
+        lines += [f"- **{degenerate_line(arm, h)}**" if h["flagged"] else f"- {degenerate_line(arm, h)}"
+                  for arm, h in summary["health"].items()] + [""]
+    return lines
 
 
 def _mean(estimate: dict | None) -> str:

@@ -1,6 +1,7 @@
 """Scoring without a judge, for every (arm, question): the reference-based string and semantic
-scores, and for the retrieval arms the retrieval and citation scores. Each text is embedded once
-(one batch for the whole run); scores are cached with the answer's key.
+scores, the hallucinated-number rate and whether the answer is degenerate (and why), and for the
+retrieval arms the retrieval and citation scores. Each text is embedded once (one batch for the
+whole run); scores are cached with the answer's key.
 """
 
 from __future__ import annotations
@@ -8,10 +9,12 @@ from __future__ import annotations
 from memo.answering.ask import RETRIEVAL_MODES
 from memo.eval import metrics
 from memo.eval.cache import BenchCache, key_of
+from memo.eval.degenerate import degenerate
 from memo.eval.questions import EvalQuestion
 
-SCORES_VERSION = 2  # bump when a score's definition changes: cached scores are then recomputed
-ANSWER_METRICS = ("rouge_l", "chrf", "semantic_similarity")
+SCORES_VERSION = 3  # bump when a score's definition changes: cached scores are then recomputed
+ANSWER_METRICS = ("rouge_l", "chrf", "semantic_similarity", "token_f1", "hallucinated_numbers")
+LOWER_IS_BETTER = frozenset(["hallucinated_numbers"])  # every other score: higher is better
 RANKING_METRICS = ("hit@1", "hit@5", "mrr", "context_id_precision", "context_id_recall")  # same for rag, hybrid
 RETRIEVAL_METRICS = (*RANKING_METRICS, "citation_validity")
 
@@ -64,10 +67,15 @@ def semantic_similarity(answer: str, reference: str | None, embeddings) -> float
     return float(SemanticSimilarity(embeddings=embeddings).score(reference=reference, response=answer).value)
 
 
-def answer_scores(q: EvalQuestion, row: dict, embeddings) -> dict[str, float | None]:
+def answer_scores(q: EvalQuestion, row: dict, embeddings) -> dict[str, float | str | None]:
+    """Every arm's scores of one answer; `degenerate` is a reason string (or None), not a score."""
     answer = row["answer"]
+    contexts = [c["text"] for c in row.get("contexts") or []]  # [] for the arms without retrieval
     return {"rouge_l": metrics.rouge_l(answer, q.reference), "chrf": metrics.chrf(answer, q.reference),
-            "semantic_similarity": semantic_similarity(answer, q.reference, embeddings)}
+            "semantic_similarity": semantic_similarity(answer, q.reference, embeddings),
+            "token_f1": metrics.token_f1(answer, q.reference),
+            "hallucinated_numbers": metrics.hallucinated_number_rate(answer, q.question, contexts),
+            "degenerate": degenerate(answer, q.question)}
 
 
 def retrieval_scores(q: EvalQuestion, row: dict, ranked_sources: list[str]) -> dict:

@@ -57,8 +57,10 @@ def bootstrap(values: Sequence[float | None], seed: int = 0, resamples: int = RE
     return Estimate(mean, float(low), float(high), len(kept), unmeasured)
 
 
-def paired(a: Sequence[float | None], b: Sequence[float | None], seed: int = 0) -> Paired:
-    """a - b on the questions where both are measured: its mean, interval and win/tie/loss."""
+def paired(a: Sequence[float | None], b: Sequence[float | None], seed: int = 0,
+           lower_is_better: bool = False) -> Paired:
+    """a - b on the questions where both are measured: its mean, interval and win/tie/loss (a win:
+    a better than b, which for a score where lower is better means lower)."""
     if len(a) != len(b):
         raise ValueError(f"paired scores need equal lengths, got {len(a)} and {len(b)}")
     diffs = [x - y for x, y in zip(a, b) if measured(x) and measured(y)]
@@ -66,6 +68,8 @@ def paired(a: Sequence[float | None], b: Sequence[float | None], seed: int = 0) 
     estimate.unmeasured = len(a) - len(diffs)
     wins = sum(d > TIE for d in diffs)
     losses = sum(d < -TIE for d in diffs)
+    if lower_is_better:
+        wins, losses = losses, wins
     return Paired(estimate, wins, len(diffs) - wins - losses, losses)
 
 
@@ -84,6 +88,9 @@ def mean_of(values: Sequence[float | None]) -> float | None:
     return sum(kept) / len(kept) if kept else None
 
 
-def regression(new: Estimate, old_mean: float | None) -> bool:
-    """A drop beyond the interval: the new run's upper bound is below the old mean."""
-    return old_mean is not None and new.high is not None and new.high < old_mean
+def regression(new: Estimate, old_mean: float | None, lower_is_better: bool = False) -> bool:
+    """A change for the worse beyond the interval: the new run's upper bound is below the old mean
+    (or, for a score where lower is better, its lower bound is above it)."""
+    if old_mean is None or new.high is None or new.low is None:
+        return False
+    return new.low > old_mean if lower_is_better else new.high < old_mean

@@ -1,25 +1,40 @@
 """From per-question scores to the report's numbers: per arm and metric a mean with its bootstrap
-interval, paired differences between arms, breakdowns by category and company, the hit@k curve,
-the judge's spread, and changes against a baseline summary.json.
+interval, paired differences between arms and their plain-language verdicts, each arm's share of
+degenerate answers and hallucinated-number rate, breakdowns by category and company, the hit@k
+curve, the judge's spread, and changes against a baseline summary.json.
 """
 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from itertools import combinations
 from pathlib import Path
 
 from memo.core.errors import MemoError
 from memo.eval import stats
+from memo.eval.degenerate import DEGENERATE_FLAG, REASONS
 from memo.eval.judge import JUDGE_METRICS
 from memo.eval.questions import EvalQuestion
-from memo.eval.scoring import ANSWER_METRICS, RANKING_METRICS, RETRIEVAL_METRICS
+from memo.eval.scoring import (
+    ANSWER_METRICS,
+    LOWER_IS_BETTER,
+    RANKING_METRICS,
+    RETRIEVAL_METRICS,
+)
 
-LABELS = {"rouge_l": "ROUGE-L", "chrf": "chrF", "semantic_similarity": "semantic sim.", "hit@1": "hit@1",
-          "hit@5": "hit@5", "mrr": "MRR", "context_id_precision": "ctx ID precision",
-          "context_id_recall": "ctx ID recall", "citation_validity": "citation validity",
-          "faithfulness": "faithfulness", "answer_relevancy": "relevancy", "context_precision": "ctx precision",
-          "context_recall": "ctx recall", "factual_correctness": "factual corr."}
+LABELS = {"rouge_l": "ROUGE-L", "chrf": "chrF", "semantic_similarity": "semantic similarity",
+          "token_f1": "token F1", "hallucinated_numbers": "hallucinated numbers (lower is better)",
+          "hit@1": "hit@1", "hit@5": "hit@5", "mrr": "MRR", "context_id_precision": "context ID precision",
+          "context_id_recall": "context ID recall", "citation_validity": "citation validity",
+          "faithfulness": "faithfulness", "answer_relevancy": "answer relevancy",
+          "context_precision": "context precision", "context_recall": "context recall",
+          "factual_correctness": "factual correctness"}
+# The verdicts: each pair present, first arm minus second, on these metrics. Arm names are plain
+# strings, so pairs of arms a run does not have are skipped.
+VERDICT_PAIRS = (("rag", "base"), ("ft", "base"), ("hybrid", "rag"), ("hybrid", "base"), ("dsf", "base"),
+                 ("dsf+rag", "dsf"), ("dsf+rag", "rag"), ("hybrid", "dsf+rag"))
+VERDICT_METRICS = ("rouge_l", "semantic_similarity", "token_f1", "chrf", "hallucinated_numbers")
 
 
 def result_rows(questions: list[EvalQuestion], answers: dict, scores: dict, judged: dict) -> list[dict]:
@@ -28,7 +43,7 @@ def result_rows(questions: list[EvalQuestion], answers: dict, scores: dict, judg
     for q in questions:
         for arm, by_qid in answers.items():
             answer = by_qid[q.qid]
-            row_scores = {k: v for k, v in scores[arm][q.qid].items() if k != "hits"}
+            row_scores = {k: v for k, v in scores[arm][q.qid].items() if k not in ("hits", "degenerate")}
             runs = judged.get(arm, {}).get(q.qid, {})
             row_scores.update({metric: stats.mean_of(values) for metric, values in runs.items()})
             rows.append({"qid": q.qid, "arm": arm, "question": q.question, "company": q.company,
@@ -36,7 +51,8 @@ def result_rows(questions: list[EvalQuestion], answers: dict, scores: dict, judg
                          "evidence": q.evidence_sources, "model": answer["model"], "answer": answer["answer"],
                          "reasoning": answer["reasoning"], "contexts": answer["contexts"],
                          "citations": answer["citations"], "invalid_citations": answer["invalid_citations"],
-                         "scores": row_scores, "judge_runs": runs, "hits": scores[arm][q.qid].get("hits")})
+                         "scores": row_scores, "judge_runs": runs, "hits": scores[arm][q.qid].get("hits"),
+                         "degenerate": scores[arm][q.qid].get("degenerate")})
     return rows
 
 
@@ -50,20 +66,77 @@ def _values(rows: list[dict], arm: str, metric: str, qids: list[str]) -> list[fl
     return [by_qid.get(qid) for qid in qids]
 
 
-def summarize(rows: list[dict], arms: list[str], seed: int, settings: dict) -> dict:
+def summarize(rows: list[dict], arms: list[str], seed: int, settings: dict,
+              available: int | None = None) -> dict:
+    """The summary.json of a run. `available`: how many questions the files hold before --limit
+    samples them (recorded so the report can say "a seeded sample of N of M")."""
     qids = list(dict.fromkeys(r["qid"] for r in rows))
     metrics = metric_names(rows)
     table = {arm: {m: stats.bootstrap(_values(rows, arm, m, qids), seed).as_dict() for m in metrics
                    if any(stats.measured(v) for v in _values(rows, arm, m, qids))} for arm in arms}
     compared = [m for m in metrics if m not in RANKING_METRICS]  # rag and hybrid share one retrieval
-    pairs = {f"{a} - {b}": {m: stats.paired(_values(rows, a, m, qids), _values(rows, b, m, qids), seed).as_dict()
+    pairs = {f"{a} - {b}": {m: stats.paired(_values(rows, a, m, qids), _values(rows, b, m, qids), seed,
+                                            m in LOWER_IS_BETTER).as_dict()
                             for m in compared if m in table[a] and m in table[b]}
              for b, a in combinations(arms, 2)}
-    return {"questions": len(qids), "arms": arms, "metrics": metrics, "labels": LABELS,
+    return {"questions": len(qids), "available_questions": available, "arms": arms, "metrics": metrics,
+            "labels": LABELS, "lower_is_better": sorted(LOWER_IS_BETTER & set(metrics)),
             "settings": settings, "table": table, "pairs": pairs,
+            "verdicts": verdicts(rows, arms, table, qids, seed), "health": health(rows, arms),
             "by_category": _breakdown(rows, arms, metrics, "category", seed),
             "by_company": _breakdown(rows, arms, metrics, "company", seed),
             "hit_curve": _hit_curve(rows, arms), "judge_spread": _judge_spread(rows, arms)}
+
+
+def verdict_text(a: str, b: str, label: str, mean: float, low: float, high: float,
+                 lower_is_better: bool = False) -> str:
+    """The plain-language reading of a paired difference a - b with its 95% interval: who beats
+    whom when the interval excludes 0, else no measurable difference. The numbers are always the
+    first-named arm minus the second-named."""
+    better = (high < 0, low > 0) if lower_is_better else (low > 0, high < 0)
+    if better[0]:
+        return f"{a} beats {b} on {label}: {mean:+.3f} [{low:+.3f}, {high:+.3f}]"
+    if better[1]:
+        return f"{b} beats {a} on {label}: {-mean:+.3f} [{-high:+.3f}, {-low:+.3f}]"
+    return f"no measurable difference between {a} and {b} on {label}: {mean:+.3f} [{low:+.3f}, {high:+.3f}]"
+
+
+def verdicts(rows: list[dict], arms: list[str], table: dict, qids: list[str], seed: int) -> list[dict]:
+    """[{"a", "b", "metric", "mean", "low", "high", "verdict"}] for each of VERDICT_PAIRS the run
+    has, on each of VERDICT_METRICS both arms measured on 2+ shared questions (mean/low/high: a - b)."""
+    out = []
+    for a, b in VERDICT_PAIRS:
+        if a not in arms or b not in arms:
+            continue
+        for metric in VERDICT_METRICS:
+            if metric not in table[a] or metric not in table[b]:
+                continue
+            diff = stats.paired(_values(rows, a, metric, qids), _values(rows, b, metric, qids), seed).diff
+            if diff.n < 2:
+                continue
+            text = verdict_text(a, b, LABELS.get(metric, metric), diff.mean, diff.low, diff.high,
+                                metric in LOWER_IS_BETTER)
+            out.append({"a": a, "b": b, "metric": metric, "mean": diff.mean, "low": diff.low,
+                        "high": diff.high, "verdict": text})
+    return out
+
+
+def health(rows: list[dict], arms: list[str]) -> dict:
+    """Per arm: how many answers are degenerate and why, flagged above DEGENERATE_FLAG, and the
+    mean hallucinated-number rate over the answers that state a number."""
+    out = {}
+    for arm in arms:
+        mine = [r for r in rows if r["arm"] == arm]
+        reasons = Counter(r.get("degenerate") for r in mine if r.get("degenerate"))
+        count = sum(reasons.values())
+        rate = count / len(mine) if mine else None
+        numbers = [r["scores"].get("hallucinated_numbers") for r in mine]
+        out[arm] = {"answers": len(mine), "degenerate": count, "degenerate_rate": rate,
+                    "degenerate_reasons": {k: reasons[k] for k in (*REASONS, *sorted(reasons)) if reasons[k]},
+                    "flagged": rate is not None and rate > DEGENERATE_FLAG,
+                    "hallucinated_numbers": stats.mean_of(numbers),
+                    "answers_with_numbers": sum(stats.measured(v) for v in numbers)}
+    return out
 
 
 def _breakdown(rows: list[dict], arms: list[str], metrics: list[str], field: str, seed: int) -> dict:
@@ -119,5 +192,5 @@ def compare(summary: dict, baseline: dict) -> dict:
                 continue
             new = stats.Estimate(**estimate)
             out.setdefault(arm, {})[metric] = {"old": old, "change": estimate["mean"] - old,
-                                               "regression": stats.regression(new, old)}
+                                               "regression": stats.regression(new, old, metric in LOWER_IS_BETTER)}
     return out

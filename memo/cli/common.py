@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -28,8 +27,8 @@ def print_json(payload: Any) -> None:
 
 
 def show_progress(args: argparse.Namespace) -> bool:
-    """Progress bars on an interactive stderr, never under --json."""
-    return not args.json and sys.stderr.isatty()
+    """Progress on stderr (a bar on a terminal, plain lines otherwise), never under --json."""
+    return not args.json
 
 
 def add_common(parser: argparse.ArgumentParser, chroma: bool = True, index: bool = True) -> None:

@@ -114,6 +114,20 @@ def print_adapter_answer(answer) -> None:
     console.print(answer.answer, markup=False, end="")
 
 
+def print_verdicts(summary: dict) -> None:
+    """What the bench found, in words: the sample, each pair's verdict on the answer metrics that
+    matter most, and every arm's degenerate-answer rate."""
+    from memo.eval.report_md import degenerate_line, sample_statement
+
+    console = _console()
+    console.print(f"questions: {sample_statement(summary)}", markup=False)
+    for verdict in summary.get("verdicts", []):
+        if verdict["metric"] in ("rouge_l", "semantic_similarity", "token_f1"):
+            console.print(verdict["verdict"], markup=False)
+    for arm, health in summary.get("health", {}).items():
+        console.print(degenerate_line(arm, health), markup=False, style="red" if health["flagged"] else None)
+
+
 def print_checks(checks: list) -> None:
     """`memo doctor`'s table: one row per check, failures in red."""
     from rich.table import Table
@@ -143,7 +157,8 @@ def print_bench_summary(summary: dict, out) -> None:
     for metric in summary["metrics"]:
         cells = {arm: summary["table"][arm].get(metric) for arm in arms}
         means = {arm: c["mean"] for arm, c in cells.items() if c and c.get("mean") is not None}
-        best = max(means, key=means.get) if len(means) > 1 else None
+        lower = metric in summary.get("lower_is_better", [])
+        best = (min if lower else max)(means, key=means.get) if len(means) > 1 else None
         table.add_row(summary["labels"].get(metric, metric),
                       *(f"[bold]{_short(cells[arm])}[/]" if arm == best else _short(cells[arm]) for arm in arms))
     console = _console()
@@ -152,4 +167,5 @@ def print_bench_summary(summary: dict, out) -> None:
                    for metric, change in metrics.items() if change["regression"]]
     if regressions:
         console.print(f"[bold red]regressions against the baseline:[/] {', '.join(regressions)}")
+    print_verdicts(summary)
     console.print(f"report: {out}/report.html, {out}/report.md (results.jsonl, summary.json)")

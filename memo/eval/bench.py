@@ -111,7 +111,8 @@ def run_bench(opts: BenchOptions, settings, progress) -> dict:
     clock = {"load": time.monotonic() - started}
     answers, scores, judged = _answer_and_score(opts, questions, arms, vectors, judge, cache, corpus, progress, clock)
     rows = result_rows(questions, answers, scores, judged)
-    summary = summarize(rows, opts.arms, opts.seed, _settings_record(opts, settings, arms))
+    available = len(load_questions(opts.files, None, opts.seed, opts.company, opts.role)) if opts.limit else None
+    summary = summarize(rows, opts.arms, opts.seed, _settings_record(opts, settings, arms), available=available)
     clock["total"] = time.monotonic() - started
     summary["seconds"] = {k: round(v, 1) for k, v in clock.items()}
     if judge is not None:

@@ -6,8 +6,8 @@ whole run); scores are cached with the answer's key.
 
 from __future__ import annotations
 
-from memo.answering.ask import RETRIEVAL_MODES
 from memo.eval import metrics
+from memo.eval.arms import RETRIEVAL_ARMS
 from memo.eval.cache import BenchCache, key_of
 from memo.eval.degenerate import degenerate
 from memo.eval.questions import EvalQuestion
@@ -108,7 +108,7 @@ def score_all(questions: list[EvalQuestion], answers: dict[str, dict[str, dict]]
     for arm, qid, row in todo:
         q = by_id[qid]
         scores = answer_scores(q, row, embeddings)
-        if arm in RETRIEVAL_MODES:
+        if arm in RETRIEVAL_ARMS:
             ranked = [h.source for h in retriever.retrieve(q.question, q.indexed_company, q.indexed_role)]
             scores.update(retrieval_scores(q, row, ranked))
         new.append({"key": key(row), "kind": "scores", "scores": scores})

@@ -68,7 +68,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         args.config = args.old_settings
     flags = {"base": args.base, "epochs": args.epochs, "max_steps": args.max_steps, "profile": args.profile,
              "seed": args.seed, "learning_rate": args.learning_rate, "lora_r": args.lora_r,
-             "data_style": "dsf" if args.dsf else None}
+             "data_style": "dsf" if args.dsf else None, "closed_book": args.closed_book}
     settings = settings_from(args, **{f"train.{key}": value for key, value in flags.items()})
     if not Path(args.data).exists():
         raise MemoError(f"{args.data}: no such file or folder; give the --out folder of `memo synth`")
@@ -126,6 +126,8 @@ def add_train_command(add: Adder) -> None:
     train.add_argument("--lora-r", type=int, metavar="R", help="LoRA rank (at most 64)")
     train.add_argument("--seed", type=int)
     train.add_argument("--resume", action="store_true", help="continue from the last checkpoint in OUT")
+    train.add_argument("--closed-book", type=float, metavar="F", help="share of records also trained "
+                       "without documents, for answering without retrieval (default 0)")
     train.add_argument("--dsf", action="store_true",
                        help="train on the same Q&A without documents (RAFT's DSF baseline, for the bench's dsf arms)")
     train.add_argument("--skip-bad", action="store_true", help="skip malformed JSONL lines (reported)")

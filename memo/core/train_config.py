@@ -45,6 +45,10 @@ class TrainConfig:
     # dsf: the same questions and final answers with no documents, RAFT's domain-specific
     # fine-tune baseline (`memo train --dsf`), for the bench's dsf and dsf+rag arms
     data_style: str = "raft"
+    # share of raft records also trained in their dsf form (no documents), so the adapter answers
+    # the company's questions without retrieval too (the bench's ft arm); 0 for a reader adapter,
+    # which must not learn any company's facts
+    closed_book: float = 0.0
 
     def validate(self) -> None:
         def bad(key: str, expected: str) -> MemoError:
@@ -68,6 +72,7 @@ class TrainConfig:
                   ("warmup_ratio", 0 <= self.warmup_ratio < 1, "from 0 to below 1"),
                   ("overlong", self.overlong in ("drop", "truncate"), "drop or truncate"),
                   ("data_style", self.data_style in ("raft", "dsf"), "raft or dsf"),
+                  ("closed_book", 0 <= self.closed_book <= 1, "a fraction from 0 to 1"),
                   ("precision", self.precision in ("auto", "fp32", "bf16"), "auto, fp32 or bf16"),
                   ("gradient_checkpointing", self.gradient_checkpointing in ("auto", "on", "off"),
                    "auto, on or off"),

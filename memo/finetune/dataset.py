@@ -85,12 +85,29 @@ def without_documents(row: dict, where: str) -> list[dict]:
     return messages + [{"role": "assistant", "content": final}]
 
 
+def closed_book_copy(row: dict, n: int, fraction: float) -> bool:
+    """Whether record n is also trained without documents (a stable choice by its id)."""
+    key = str(row.get("id", n))
+    return int(hashlib.sha256(f"closed-book|{key}".encode()).hexdigest()[:8], 16) % 10_000 < fraction * 10_000
+
+
+def conversations(rows: list[dict], path: Path, data_style: str, closed_book: float) -> list[list[dict]]:
+    """The chat messages each record trains as: raft as written, dsf without documents, and with
+    `closed_book` a share of raft records a second time in their dsf form."""
+    out = []
+    for n, row in enumerate(rows, start=1):
+        where = f"{path} record {n}"
+        out.append(row["messages"] if data_style == "raft" else without_documents(row, where))
+        if data_style == "raft" and closed_book and closed_book_copy(row, n, closed_book):
+            out.append(without_documents(row, where))
+    return out
+
+
 def load_dataset(path: Path, tokenizer, template: str, max_seq_len: int, overlong: str,
-                 skip_bad: bool = False, data_style: str = "raft") -> Dataset:
+                 skip_bad: bool = False, data_style: str = "raft", closed_book: float = 0.0) -> Dataset:
     rows = read_jsonl(path, skip_bad=skip_bad, check=check_messages)
     data = Dataset([], path)
-    for n, row in enumerate(rows, start=1):
-        messages = row["messages"] if data_style == "raft" else without_documents(row, f"{path} record {n}")
+    for messages in conversations(rows, path, data_style, closed_book):
         example = tokenize_messages(tokenizer, template, messages)
         if len(example) > max_seq_len:
             answer_start = example.labels.index(next(t for t in example.labels if t != IGNORE))

@@ -275,12 +275,12 @@ def load_splits(train_file: Path, val_file: Path | None, tokenizer, profile, cfg
     """The tokenized training and validation sets (an empty training set is an error)."""
     max_len = cfg.max_seq_len or profile.context_length
     train_set = load_dataset(train_file, tokenizer, profile.template, max_len, cfg.overlong, skip_bad,
-                             cfg.data_style)
+                             cfg.data_style, cfg.closed_book)
     if not train_set.examples:
         raise MemoError(f"{train_file} has no usable examples ({train_set.dropped} longer than {max_len} "
                         f"tokens were dropped); run `memo synth` or set overlong = 'truncate'")
     val_set = (load_dataset(val_file, tokenizer, profile.template, max_len, cfg.overlong, skip_bad,
-                            cfg.data_style)
+                            cfg.data_style, cfg.closed_book)
                if val_file else Dataset([], Path()))
     return train_set, val_set
 

@@ -47,6 +47,10 @@ def test_config_file_in_working_directory_and_home(memo_env, tmp_path):
     ('[train]\ntarget_modules = ["lm_head"]\n', "target_modules"),
     ('[train]\nprofile = "gpt-9"\n', "gpt-9"),
     ('lora_r = 8\n', "training settings go under [train]"),
+    ('[generation]\nloop_ngram = 1\n', "generation.loop_ngram"),
+    ('[generation]\nstop_after_answer = "yes"\n', "stop_after_answer"),
+    ('[train]\ndata_style = "closed"\n', "data_style"),
+    ('[train]\nclosed_book = 1.5\n', "closed_book"),
 ])
 def test_bad_settings_name_the_offending_value(memo_env, tmp_path, text, needle):
     toml = tmp_path / "bad.toml"

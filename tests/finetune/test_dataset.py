@@ -27,3 +27,16 @@ def test_a_record_without_question_or_company_is_named():
     del row["company"]
     with pytest.raises(MemoError, match="train.jsonl record 3: data_style dsf needs `memo synth` records"):
         without_documents(row, "train.jsonl record 3")
+
+
+def test_closed_book_adds_the_dsf_form_of_a_stable_share_of_records(tmp_path):
+    from memo.finetune.dataset import conversations
+
+    rows = [raft_record(id=f"r{i}") for i in range(200)]
+    plain = conversations(rows, tmp_path, "raft", 0.0)
+    assert plain == [r["messages"] for r in rows]
+    mixed = conversations(rows, tmp_path, "raft", 0.25)
+    extra = [m for m in mixed if DOCS_OPEN not in m[1]["content"] and "no company documents" in m[0]["content"]]
+    assert 30 <= len(extra) <= 70 and len(mixed) == 200 + len(extra)
+    assert conversations(rows, tmp_path, "raft", 0.25) == mixed  # the same records every run
+    assert all(DOCS_OPEN not in m[1]["content"] for m in conversations(rows[:5], tmp_path, "dsf", 0.25))

@@ -25,6 +25,7 @@ import pytest
 
 from memo.core.demo import DEMO_COMPANY
 from memo.finetune import gates
+from memo.finetune.voice import to_candidate
 from memo.llm.prompt import ANSWER_MARK, QUOTE_BEGIN, QUOTE_END, split_answer
 from tests.conftest import REPO_ROOT, JsonHandler, local_chunks
 
@@ -145,8 +146,10 @@ def test_local_model_writes_raft_records_through_the_gates(local_run, chunk_text
         assert not gates.question_problem(record["question"], record["kind"])
         assert record["corpus_hash"] == report["corpus_hash"] and record["generator"] == report["generator"]
         assert len(record["distractor_ids"]) == 3 + (not record["oracle_in_context"])
-        if record["answer_from"] == "quote":  # the tiny model's ungrounded answer was replaced by the fact
-            assert record["answer"].endswith(record["quotes"][0])
+        if record["kind"] == "company":  # memo states the quoted fact in the candidate's voice
+            assert record["answer_from"] == "quote"
+            body = to_candidate(record["quotes"][0]).rstrip(".")
+            assert body[1:] in record["answer"] and "As I understand it from" not in record["answer"]
     for rejected in (a for a in attempts if a["status"] == "rejected"):
         assert rejected["reason"] and "record" not in rejected
 

@@ -48,11 +48,13 @@ def candidate_answer(quotes: list[str], rng: random.Random) -> str:
     if not body.endswith((".", "!", "?")):
         body += "."
     opening = rng.choice(OPENINGS)
-    if opening:
-        first = body.split(" ", 1)[0]
-        if first != "I" and first.lower() in STOPWORDS or first.lower() in ("you", "your", "every", "each", "all"):
-            body = body[0].lower() + body[1:]
-    return opening + body
+    first = body.split(" ", 1)[0]
+    if first != "I" and (first.lower() in STOPWORDS or first.lower() in _COMMON_STARTS):
+        return opening + (body[0].lower() + body[1:] if opening else body)
+    return body  # "Like a battery..." or a name: an opening would need a capital's case guessed
+
+
+_COMMON_STARTS = frozenset(["you", "your", "every", "each", "all", "new", "most", "some", "our", "their"])
 
 
 def honest_answer(rng: random.Random) -> str:

@@ -36,3 +36,9 @@ def test_no_quote_gives_no_answer_and_the_honest_answer_invents_nothing():
     assert candidate_answer(["  "], random.Random(0)) == ""
     answer = honest_answer(random.Random(1))
     assert answer in HONEST and not any(ch.isdigit() for ch in answer)
+
+
+def test_a_sentence_whose_first_word_may_be_a_name_gets_no_opening():
+    for seed in range(12):
+        assert candidate_answer(["Like a battery handed over, work moves on."], random.Random(seed)) == \
+            "Like a battery handed over, work moves on."

@@ -20,14 +20,17 @@ def ship(src: Path, dst: Path) -> None:
     tmp = dst.with_name(dst.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    for name in ("adapter_config.json", "chat_template.jinja"):
-        shutil.copy2(src / name, tmp / name)
+    config = json.loads((src / "adapter_config.json").read_text(encoding="utf-8"))
+    config["base_model_name_or_path"] = "smollm2-135m-instruct"  # not this machine's path
+    (tmp / "adapter_config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+    shutil.copy2(src / "chat_template.jinja", tmp / "chat_template.jinja")
     weights = load_file(str(src / "adapter_model.safetensors"))
     save_file({k: v.half().contiguous() for k, v in weights.items()}, str(tmp / "adapter_model.safetensors"))
     info = json.loads((src / "memo.json").read_text(encoding="utf-8"))
     info.update(purpose="reader", trained_on=info.get("companies", []), companies=[], corpus_hashes=[],
                 data=Path(info.get("data", "")).name, weights_dtype="float16")
     (tmp / "memo.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+    (tmp / "adapter_model.safetensors").chmod(0o644)
     shutil.rmtree(dst, ignore_errors=True)
     tmp.rename(dst)
 

@@ -53,3 +53,15 @@ def test_the_guard_ends_the_answer_at_its_line_break_and_bans_a_loop(smollm2_dir
     scores = step(" I am keen to join the team. I am keen to join")
     repeat = looping[looping.index(looping[-1]) + 1]  # what followed "keen to join" the first time
     assert scores[repeat] == -float("inf")
+
+
+def test_format_markers_may_recur_but_not_what_surrounds_them():
+    from memo.llm.loop_guard import in_marker
+
+    begin = (712, 21083, 79, 31942, 712)  # "##begin_quote##" in SmolLM2's tokens
+    second_quote = [1, 2, *begin, 3, 4, 9, *begin[:3]]  # writing the marker a second time
+    assert in_marker(second_quote, 3, [begin])
+    assert banned_next(second_quote, 4, set(), [begin]) == set()
+    assert banned_next(second_quote, 4, set()) == {31942}  # without the exemption: garbled markers
+    loop_after = [*begin, 5, 6, 7, 8, 5, 6, 7]
+    assert not in_marker(loop_after, 3, [begin]) and banned_next(loop_after, 4, set(), [begin]) == {8}

@@ -99,12 +99,18 @@ def raft_answer(quotes: Sequence[tuple[int | None, str]], final: str) -> str:
     return "\n".join(lines + [f"{ANSWER_MARK} {final.strip()}"])
 
 
+# A quote marker left in a final answer (or half-written: "##begin_ quote##") is format, not words.
+_STRAY_MARKER = re.compile(r"#+\s*(?:begin|end)[_ ]*quote[_ ]*#*", re.IGNORECASE)
+
+
 def split_answer(text: str) -> tuple[str, str]:
-    """(reasoning, final answer) of a generated answer; text without the marker is all answer."""
+    """(reasoning, final answer) of a generated answer; text without the marker is all answer.
+    Stray quote markers are taken out of the final answer."""
     reasoning, sep, final = text.rpartition(ANSWER_MARK)
     if not sep:
-        return "", text.strip()
-    return reasoning.strip(), final.strip()
+        reasoning, final = "", text
+    final = " ".join(_STRAY_MARKER.sub(" ", final).split()) if _STRAY_MARKER.search(final) else final.strip()
+    return reasoning.strip(), final
 
 
 def render(tokenizer: Any, template: str, messages: list[dict[str, str]], answer: str | None = None) -> str:

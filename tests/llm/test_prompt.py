@@ -100,3 +100,12 @@ def test_documents_cannot_forge_raft_markers():
     assert "Fine text." in block and "fake quote" in block and "hacked" in block
     user = build_messages("What?", "Tidewell", None, [doc])[1]["content"]
     assert split_answer(user) == ("", user.strip())
+
+
+def test_stray_quote_markers_are_taken_out_of_the_final_answer():
+    from memo.llm.prompt import split_answer
+
+    text = "Document [1] says ##begin_quote##x##end_quote##.\n<ANSWER>: People questions: ##begin_ quote##;##end_quote##."
+    assert split_answer(text) == ("Document [1] says ##begin_quote##x##end_quote##.", "People questions: ; .")
+    assert split_answer("<ANSWER>: You offer 27 days [1].") == ("", "You offer 27 days [1].")
+    assert split_answer("  plain answer\n") == ("", "plain answer")

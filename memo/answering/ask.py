@@ -19,6 +19,7 @@ from memo.core.errors import MemoError
 from memo.core.identity import company_corpus_hash
 from memo.core.profiles import DEFAULT_PROFILE, get_profile
 from memo.llm.adapter import (
+    base_fingerprint,
     read_adapter,
     resolve_adapter,
     shipped_reader,
@@ -192,9 +193,16 @@ def resolve_mode(settings: Settings, mode: str, adapter: str | None, endpoint: s
     if adapter:
         return "hybrid", adapter
     reader = shipped_reader()
-    if reader and not endpoint and settings.model.profile == DEFAULT_PROFILE and not settings.model.llm:
+    if reader and not endpoint and settings.model.profile == DEFAULT_PROFILE and _reader_fits(settings, reader):
         return "hybrid", str(reader)
     return "rag", None
+
+
+def _reader_fits(settings: Settings, reader: Path) -> bool:
+    """The default weights, or --llm weights identical to the ones the reader was trained on."""
+    if not settings.model.llm:
+        return True
+    return read_adapter(reader).get("base_fingerprint") == base_fingerprint(settings.model.llm)
 
 
 def ask(settings: Settings, question: str, company: str, role: str | None = None, mode: str = "auto",

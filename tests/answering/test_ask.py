@@ -9,7 +9,7 @@ QUESTION = "How many days of paid leave does Tidewell offer?"
 
 def test_ask_json_is_grounded_and_cited(demo, run_memo):
     done = run_memo("ask", QUESTION, "--company", "Tidewell", "--role", "Backend Engineer",
-                    "--max-new-tokens", "40", "--json")
+                    "--mode", "rag", "--max-new-tokens", "40", "--json")
     assert done.returncode == 0, done.stderr
     answer = json.loads(done.stdout)
     assert {"question", "mode", "model", "answer", "citations", "contexts"} <= answer.keys()

@@ -30,7 +30,7 @@ from memo.llm.generator import Decoding, context_length, load_generator
 from memo.llm.models import llm_path, load_tokenizer
 from memo.llm.prompt import ANSWER_MARK, ContextDoc, build_messages, split_answer
 from memo.retrieval.hybrid import HybridRetriever
-from memo.retrieval.packing import pack
+from memo.retrieval.packing import pack, reading_order
 
 # base: the model alone; rag: retrieval; ft: the LoRA adapter alone; hybrid: adapter + retrieval;
 # auto (`memo ask`'s default): hybrid with --adapter or, on the default model, the shipped reader;
@@ -130,7 +130,7 @@ class Answerer:
             docs = [ContextDoc(h.source, h.section, h.text) for h in candidate]
             return generator.prompt_tokens(build_messages(question, company, role, docs)) <= budget
 
-        packed = pack(hits, fits)
+        packed = reading_order(pack(hits, fits), self.settings.retrieval.best_last and mode in ADAPTER_MODES)
         docs = [ContextDoc(h.source, h.section, h.text) for h in packed]
         contexts = [{"source": h.source, "company": h.company, "role": h.role or None,
                      "section": h.section, "score": h.score, "text": h.text} for h in packed]
@@ -140,7 +140,7 @@ class Answerer:
                 contexts: list[dict], model: str) -> Answer:
         """The Answer for generated `text`: the final answer split from its quoted reasoning, and
         its citations checked against the `contexts` the model was shown."""
-        reasoning, final = split_answer(text)
+        reasoning, final = split_answer(text, question)
         cited, invalid = citations(final, contexts, question) if contexts else ([], [])
         return Answer(question=question, mode=mode, model=model, company=company, role=role, answer=final,
                       citations=cited, invalid_citations=invalid, contexts=contexts,

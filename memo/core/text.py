@@ -3,7 +3,8 @@
 `content_words` is what overlap measures compare (BM25's terms, citation attribution, the synth
 gates, the bench's citation support): lowercase words and numbers with function words removed.
 `split_sentences` is how chunking, quoting, citation attribution and scoring cut text into
-sentences.
+sentences. `to_candidate` turns a company's sentence into the candidate's words to the interviewer
+(synth's target answers, and `memo ask`'s answer when the model only quoted).
 """
 
 from __future__ import annotations
@@ -31,3 +32,45 @@ def content_words(text: str) -> list[str]:
 def split_sentences(text: str) -> list[str]:
     """The sentences of one line or paragraph of text, as written (blank pieces dropped)."""
     return [s for s in SENTENCE_END.split(text) if s.strip()]
+
+
+CITATION = re.compile(r"\[\d+(?:\s*,\s*\d+)*\]")  # [1], [2, 3]: document numbers, not facts
+_CITATION_AND_SPACE = re.compile(r"\s*" + CITATION.pattern)
+
+
+def without_citations(text: str) -> str:
+    """`text` with its citation markers (and the space before each) taken out."""
+    return _CITATION_AND_SPACE.sub("", text)
+
+
+# The candidate speaks to the interviewer about the interviewer's company.
+_SWAPS = {"we": "you", "our": "your", "ours": "yours", "us": "you", "ourselves": "yourselves",
+          "we're": "you're", "we've": "you've", "we'll": "you'll", "we'd": "you'd"}
+_WORD = re.compile(r"\b(" + "|".join(sorted(map(re.escape, _SWAPS), key=len, reverse=True)) + r")\b", re.IGNORECASE)
+
+
+def to_candidate(sentence: str) -> str:
+    """The sentence as the candidate says it to the interviewer: first-person plural becomes
+    "you", markup and trailing citation-like brackets go."""
+    text = re.sub(r"[*_`]+", "", sentence).strip()
+
+    def swap(match: re.Match) -> str:
+        if match.group(0).isupper() and len(match.group(0)) > 1:
+            return match.group(0)  # "US" is a country, not "us"
+        word = _SWAPS[match.group(0).lower()]
+        return word.capitalize() if match.group(0)[0].isupper() else word
+
+    return _WORD.sub(swap, text)
+
+
+# Words that frame an answer without adding to it ("Document [4] states that ...").
+_FRAMING = frozenset(["document", "documents", "says", "say", "states", "state", "mentions", "notes",
+                      "according", "actually"])
+
+
+def echoes(answer: str, question: str) -> bool:
+    """Whether `answer` says nothing the question did not: it has content words and every one of
+    them, citations and framing aside, is the question's ("It does matter when I exercise my
+    options [4]." to "Does it matter when I choose to exercise my options?")."""
+    said = set(content_words(CITATION.sub(" ", answer))) - _FRAMING
+    return bool(said) and said <= set(content_words(question))

@@ -21,8 +21,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from memo.core.text import content_words, split_sentences
-from memo.eval.metrics import CITATION
+from memo.core.text import CITATION, content_words, split_sentences
 from memo.llm.prompt import ANSWER_MARK, QUOTE_BEGIN, QUOTE_END
 
 REASONS = ("empty", "quote_only", "loop", "restates_question")

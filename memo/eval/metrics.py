@@ -16,14 +16,13 @@ from collections import Counter
 from collections.abc import Sequence
 
 from memo.answering.citations import cited_numbers
-from memo.core.text import content_words, split_sentences
+from memo.core.text import CITATION, content_words, split_sentences
 from memo.llm.prompt import QUOTE_BEGIN, QUOTE_END
 
 HIT_DEPTH = 10  # hit@k is reported for k = 1..HIT_DEPTH (the retrieval curve in the report)
 SUPPORT = 0.5  # a citing sentence is supported when half its content words are in the cited chunk
 _QUOTED = re.compile(re.escape(QUOTE_BEGIN) + r"(.*?)" + re.escape(QUOTE_END), re.S)
 _PLAIN_QUOTE = re.compile(r"[\"“]([^\"”]{20,})[\"”]")
-CITATION = re.compile(r"\[\d+(?:\s*,\s*\d+)*\]")  # [1], [2, 3]: document numbers, not facts
 _ARTICLES = re.compile(r"\b(?:a|an|the)\b")
 # A number: digits not glued to a word before them (Q3, H200 and v1.2 are names), with thousands
 # separators, decimals or clock parts ("2,000", "3.5", "15:00") and an optional percent sign.

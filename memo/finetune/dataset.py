@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import random
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from memo.core.errors import MemoError
 from memo.core.jsonl import read_jsonl
+from memo.core.text import without_citations
 from memo.llm.prompt import build_messages, encode, render, split_answer
 
 IGNORE = -100  # label of tokens the loss skips (system, user, documents)
@@ -71,7 +71,6 @@ def tokenize_messages(tokenizer, template: str, messages: list[dict]) -> Example
     return Example(prompt_ids + answer_ids, [IGNORE] * len(prompt_ids) + answer_ids)
 
 
-_CITATION = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]")
 
 
 def without_documents(row: dict, where: str) -> list[dict]:
@@ -80,7 +79,7 @@ def without_documents(row: dict, where: str) -> list[dict]:
     question, company = row.get("question"), row.get("company")
     if not isinstance(question, str) or not isinstance(company, str):
         raise MemoError(f"{where}: data_style dsf needs `memo synth` records (with question and company)")
-    final = _CITATION.sub("", split_answer(row["messages"][-1]["content"])[1]).strip()
+    final = without_citations(split_answer(row["messages"][-1]["content"])[1]).strip()
     messages = build_messages(question, company, row.get("role"), None)
     return messages + [{"role": "assistant", "content": final}]
 

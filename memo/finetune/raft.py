@@ -9,13 +9,11 @@ The prompt is built by memo.llm.prompt, exactly as `memo ask` builds it.
 from __future__ import annotations
 
 import random
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from memo.core.text import without_citations
 from memo.llm.prompt import ContextDoc, build_messages, raft_answer
-
-_CITATION = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]")
 
 
 @dataclass
@@ -44,7 +42,7 @@ def assemble(question: str, answer: str, quotes: list[str], oracle: Passage, hit
     docs = [oracle] + negatives[:distractors] if keep_oracle else negatives[:distractors + 1]
     rng.shuffle(docs)
     number = docs.index(oracle) + 1 if keep_oracle else None
-    final = _CITATION.sub("", answer).strip()
+    final = without_citations(answer).strip()
     if number and quotes:
         final = _cite(final, number)
     if not keep_oracle and absent_answer:

@@ -10,14 +10,9 @@ writes the final answer itself: the quoted sentence, told to the interviewer by 
 from __future__ import annotations
 
 import random
-import re
 
-from memo.core.text import STOPWORDS
+from memo.core.text import STOPWORDS, to_candidate
 
-# The candidate speaks to the interviewer about the interviewer's company.
-_SWAPS = {"we": "you", "our": "your", "ours": "yours", "us": "you", "ourselves": "yourselves",
-          "we're": "you're", "we've": "you've", "we'll": "you'll", "we'd": "you'd"}
-_WORD = re.compile(r"\b(" + "|".join(sorted(map(re.escape, _SWAPS), key=len, reverse=True)) + r")\b", re.I)
 # Openings a candidate uses; "" states the fact directly. Several, so no adapter learns one by rote.
 OPENINGS = ("", "", "From what I've read, ", "As I understand it, ", "I understand that ",
             "My understanding is that ")
@@ -26,18 +21,6 @@ OPENINGS = ("", "", "From what I've read, ", "As I understand it, ", "I understa
 HONEST = ("The documents I have don't cover that, so I would ask you about it.",
           "I haven't seen that in the documents I have; could you tell me more about it?",
           "I don't know that from what I've read, and I'd rather ask than guess.")
-
-
-def to_candidate(sentence: str) -> str:
-    """The sentence as the candidate says it to the interviewer: first-person plural becomes
-    "you", markup and trailing citation-like brackets go."""
-    text = re.sub(r"[*_`]+", "", sentence).strip()
-
-    def swap(match: re.Match) -> str:
-        word = _SWAPS[match.group(0).lower()]
-        return word.capitalize() if match.group(0)[0].isupper() else word
-
-    return _WORD.sub(swap, text)
 
 
 def candidate_answer(quotes: list[str], rng: random.Random) -> str:

@@ -18,6 +18,7 @@ from memo.llm.adapter import attach, check_base, check_template, read_adapter
 from memo.llm.loop_guard import LoopGuard
 from memo.llm.models import LoadedLLM, llm_path, load_llm
 from memo.llm.prompt import encode, render
+from memo.llm.quote_copy import QuoteCopy
 
 
 @dataclass(frozen=True)
@@ -30,11 +31,12 @@ class Decoding:
     repetition_penalty: float
     loop_ngram: int = 0  # memo.llm.loop_guard; 0 = off
     stop_after_answer: bool = False
+    copy_quotes: bool = False  # memo.llm.quote_copy
 
     @classmethod
     def from_config(cls, cfg: GenerationConfig) -> Decoding:
         return cls(cfg.max_new_tokens, cfg.temperature, cfg.top_p, cfg.repetition_penalty,
-                   cfg.loop_ngram, cfg.stop_after_answer)
+                   cfg.loop_ngram, cfg.stop_after_answer, cfg.copy_quotes)
 
     def generate_kwargs(self) -> dict:
         sampling = self.temperature > 0
@@ -122,10 +124,13 @@ def _guard(tokenizer, width: int, decoding: Decoding):
     """memo's loop guard for one generate call (an empty list when it is off)."""
     from transformers import LogitsProcessorList
 
-    if not decoding.loop_ngram and not decoding.stop_after_answer:
-        return LogitsProcessorList()
-    return LogitsProcessorList([LoopGuard(tokenizer, width, decoding.loop_ngram, _stop_ids(tokenizer),
-                                          decoding.stop_after_answer)])
+    processors = LogitsProcessorList()
+    if decoding.loop_ngram or decoding.stop_after_answer:
+        processors.append(LoopGuard(tokenizer, width, decoding.loop_ngram, _stop_ids(tokenizer),
+                                    decoding.stop_after_answer))
+    if decoding.copy_quotes:
+        processors.append(QuoteCopy(tokenizer, width))
+    return processors
 
 
 def _stop_ids(tokenizer) -> list[int]:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from memo.core.text import echoes, split_sentences, to_candidate
 from memo.llm.templates import CONTROL_SEQUENCES, TEMPLATES
 
 DOCS_OPEN, DOCS_CLOSE = "<documents>", "</documents>"
@@ -101,16 +102,44 @@ def raft_answer(quotes: Sequence[tuple[int | None, str]], final: str) -> str:
 
 # A quote marker left in a final answer (or half-written: "##begin_ quote##") is format, not words.
 _STRAY_MARKER = re.compile(r"#+\s*(?:begin|end)[_ ]*quote[_ ]*#*", re.IGNORECASE)
+# The answer marker written without its brackets at the start of a line ("ANSWER: ..."): still it.
+_BARE_MARK = re.compile(r"^[ \t]*<?ANSWER>?:", re.MULTILINE | re.IGNORECASE)
+# One line of RAFT reasoning: its framing and its quote (the quote may be cut off at the end).
+_QUOTE_LINE = re.compile(r"(?:Document\s*\[[\d,\s]*\]\s*says|The company's documents say)?\s*"
+                         + re.escape(QUOTE_BEGIN) + r"(.*?)(?:" + re.escape(QUOTE_END) + r"|$)\.?",
+                         re.IGNORECASE | re.DOTALL)
 
 
-def split_answer(text: str) -> tuple[str, str]:
-    """(reasoning, final answer) of a generated answer; text without the marker is all answer.
-    Stray quote markers are taken out of the final answer."""
-    reasoning, sep, final = text.rpartition(ANSWER_MARK)
+def split_answer(text: str, question: str | None = None) -> tuple[str, str]:
+    """(reasoning, final answer) of a generated answer. Text without the answer marker is all
+    answer, except that quotes and their framing are reasoning. When the model only quoted, or its
+    final answer only echoes `question`, the final answer is the quoted evidence in the candidate's
+    words. Stray quote markers are taken out of the final answer."""
+    reasoning, sep, final = _BARE_MARK.sub(ANSWER_MARK, text).rpartition(ANSWER_MARK)
     if not sep:
-        reasoning, final = "", text
+        reasoning, final = _unmarked(text)
+    elif question and echoes(final, question):
+        final = quoted_evidence(reasoning, question) or final
     final = " ".join(_STRAY_MARKER.sub(" ", final).split()) if _STRAY_MARKER.search(final) else final.strip()
     return reasoning.strip(), final
+
+
+def quoted_evidence(reasoning: str, question: str | None = None) -> str:
+    """The quotes of RAFT reasoning, in the candidate's words ('' when it quotes nothing), without
+    the sentences that only echo `question` (an FAQ quote starts with the question it answers)."""
+    sentences = [s.strip() for q in _QUOTE_LINE.findall(reasoning) for line in q.splitlines()
+                 for s in split_sentences(line) if s.strip()]
+    answering = [s for s in sentences if not (question and echoes(s, question))]
+    return " ".join(to_candidate(s) for s in answering or sentences)
+
+
+def _unmarked(text: str) -> tuple[str, str]:
+    """(reasoning, final answer) of text without the answer marker."""
+    evidence = quoted_evidence(text)
+    if not evidence:
+        return "", text
+    rest = _QUOTE_LINE.sub(" ", text).strip()
+    return text.strip(), rest if re.search(r"[^\W_]{2}", rest) else evidence
 
 
 def render(tokenizer: Any, template: str, messages: list[dict[str, str]], answer: str | None = None) -> str:

@@ -23,3 +23,9 @@ def pack(hits: Sequence[T], fits: Callable[[list[T]], bool]) -> list[T]:
         if fits(packed + [hit]):
             packed.append(hit)
     return packed
+
+
+def reading_order(packed: Sequence[T], best_last: bool) -> list[T]:
+    """The packed hits in the order the prompt shows them: rank order, or reversed so that the
+    best hit sits last, next to the question, where a small model reads (retrieval.best_last)."""
+    return list(reversed(packed)) if best_last else list(packed)

@@ -59,3 +59,19 @@ def test_packing_fills_the_window_exactly(demo, monkeypatch):
     assert 1 <= len(contexts) < 30
     assert used <= 1000  # context length minus the answer budget
     assert used > 1000 - 400  # nearly full: a further ~250-token chunk would not have fit
+
+
+def test_the_reader_sees_the_best_hit_last_and_rag_sees_rank_order(demo, monkeypatch):
+    from memo.answering.ask import Answerer
+    from memo.llm.adapter import shipped_reader
+
+    question = "What benefits does Tidewell offer?"
+    _, ranked = Answerer(load_settings()).prepare(question, "Tidewell", None, "rag")
+    messages, shown = Answerer(load_settings(), adapter=shipped_reader()).prepare(question, "Tidewell", None, "hybrid")
+    assert len(ranked) > 1 and shown == ranked[::-1]
+    user = messages[-1]["content"]
+    last = user.rindex("Document [")  # the last document shown is the best hit, numbered last
+    assert ranked[0]["text"].split("\n\n")[-1][:40] in user[last:]
+    monkeypatch.setenv("MEMO_RETRIEVAL_BEST_LAST", "false")
+    _, unchanged = Answerer(load_settings(), adapter=shipped_reader()).prepare(question, "Tidewell", None, "hybrid")
+    assert unchanged == ranked

@@ -4,6 +4,7 @@ shipped weights), and `--mode rag` still answers with the base model alone."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -25,6 +26,9 @@ def test_the_default_answer_reads_the_documents_with_the_shipped_reader(demo, ru
     shown = set(content_words(" ".join(c["text"] for c in answer["contexts"])))
     assert len(said & shown) >= 0.6 * len(said) > 0  # it restates the documents, it does not make things up
     assert "##" not in answer["answer"] and answer["reasoning"].count("##begin_quote##") >= 1
+    quotes = re.findall(r"##begin_quote##(.*?)##end_quote##", answer["reasoning"], re.DOTALL)
+    documents = " ".join(" ".join(c["text"].split()) for c in answer["contexts"])
+    assert quotes and all(" ".join(q.split()) in documents for q in quotes)  # quotes are copies
     plain = json.loads(run_memo("ask", QUESTION, "--company", "Tidewell", "--mode", "rag", "--json",
                                 "--max-new-tokens", "16").stdout)
     assert plain["mode"] == "rag" and plain["adapter"] is None

@@ -19,6 +19,7 @@ def test_the_company_speaking_becomes_the_candidate_speaking_to_the_interviewer(
     assert to_candidate("We're remote-first; the weekly sync is ours to run.") == \
         "You're remote-first; the weekly sync is yours to run."
     assert to_candidate("Western offices answer weekly.") == "Western offices answer weekly."  # words, not letters
+    assert to_candidate("We vest if you move out of the US.") == "You vest if you move out of the US."
 
 
 def test_the_answer_states_the_fact_after_a_varied_opening_and_keeps_every_figure():

@@ -109,3 +109,39 @@ def test_stray_quote_markers_are_taken_out_of_the_final_answer():
     assert split_answer(text) == ("Document [1] says ##begin_quote##x##end_quote##.", "People questions: ; .")
     assert split_answer("<ANSWER>: You offer 27 days [1].") == ("", "You offer 27 days [1].")
     assert split_answer("  plain answer\n") == ("", "plain answer")
+
+
+def test_an_answer_that_only_quoted_is_the_quote_in_the_candidates_words():
+    quoted = "Document [4] says ##begin_quote##We offer health cover from your first paycheck.##end_quote##."
+    assert split_answer(quoted) == (quoted, "You offer health cover from your first paycheck.")
+    cut_off = "Document [1] says ##begin_quote##Our teams plan it##end_quote##.\nDocument [2] says ##begin_quote##We close"
+    assert split_answer(cut_off)[1] == "Your teams plan it You close"
+    said_more = "Document [1] says ##begin_quote##Leave is 27 days.##end_quote##. So I would get 27 days."
+    assert split_answer(said_more) == (said_more, "So I would get 27 days.")
+
+
+
+def test_a_final_answer_that_echoes_the_question_gives_way_to_the_evidence():
+    question = "Does it matter when I choose to exercise my options?"
+    text = ("Document [4] says ##begin_quote##Timing our exercises can have tax implications.##end_quote##.\n"
+            "<ANSWER>: It does matter when I choose to exercise my options.")
+    assert split_answer(text, question)[1] == "Timing your exercises can have tax implications."
+    answered = text.replace("It does matter when", "Yes: timing matters, as")
+    assert split_answer(answered, question)[1] == "Yes: timing matters, as I choose to exercise my options."
+    assert split_answer(text)[1] == "It does matter when I choose to exercise my options."  # no question given
+
+
+
+def test_an_answer_marker_without_brackets_still_marks_the_answer():
+    text = "Document [1] says ##begin_quote##You get 27 days.##end_quote##.\n\nANSWER: You get 27 days."
+    assert split_answer(text) == ("Document [1] says ##begin_quote##You get 27 days.##end_quote##.", "You get 27 days.")
+    assert split_answer("Quoted.\nAnswer: You get 27 days.") == ("Quoted.", "You get 27 days.")
+    assert split_answer("The ANSWER: is inside a line.")[1] == "The ANSWER: is inside a line."
+
+
+
+def test_the_evidence_drops_the_question_an_faq_quote_starts_with():
+    question = "If I leave, does my equity stop vesting when I give notice?"
+    text = ("Document [4] says ##begin_quote##If I leave, does my equity stop vesting when I give notice?\n\n"
+            "On your last day.##end_quote##.\n<ANSWER>: Document [4] states that if I leave, does my equity stop vesting when I give notice? [4]")
+    assert split_answer(text, question)[1] == "On your last day."

@@ -100,7 +100,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if args.json:
         print_json(answer.as_dict())
     else:
-        replaced = answer.mode in ("ft", "hybrid") and "".join(streamed).strip() != answer.answer
+        replaced = bool(answer.reasoning) and "".join(streamed).strip() != answer.answer
         if not streamed or replaced:  # no final answer came, or it echoed the question: the quoted
             if streamed:              # evidence is the answer (memo.llm.prompt.split_answer)
                 print()

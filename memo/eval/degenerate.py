@@ -22,7 +22,7 @@ import re
 from collections import Counter
 
 from memo.core.text import CITATION, content_words, split_sentences
-from memo.llm.prompt import ANSWER_MARK, QUOTE_BEGIN, QUOTE_END
+from memo.llm.prompt import ANSWER_MARK, QUOTE_BEGIN, QUOTE_END, QUOTE_SPAN
 
 REASONS = ("empty", "quote_only", "loop", "restates_question")
 DEGENERATE_FLAG = 0.05  # the report flags an arm with more than this share of degenerate answers
@@ -34,7 +34,6 @@ RESTATE_NEW, RESTATE_SHARED, RESTATE_SHARE = 2, 2, 0.6
 COURTESY = frozenset(["question", "great", "good", "thanks", "thank", "asking", "interesting", "sure",
                       "that's", "it's", "let", "answer", "well", "ok", "okay"])
 POLARITY = frozenset(["yes", "no", "not", "never", "none", "don't", "doesn't", "can't", "won't", "isn't"])
-_QUOTE = re.compile(re.escape(QUOTE_BEGIN) + r".*?(?:" + re.escape(QUOTE_END) + r"|$)", re.DOTALL)  # may be unclosed
 _FRAMING = re.compile(r"\bdocument\s*(?:\[[\d,\s]*\])?\s*says\b|\bthe company's documents say\b",
                       re.IGNORECASE)
 
@@ -53,7 +52,7 @@ def degenerate(answer: str, question: str) -> str | None:
 
 
 def _quote_only(answer: str) -> bool:
-    bare = CITATION.sub(" ", _QUOTE.sub(" ", answer))
+    bare = CITATION.sub(" ", QUOTE_SPAN.sub(" ", answer))
     for marker in (QUOTE_BEGIN, QUOTE_END, ANSWER_MARK):
         bare = bare.replace(marker, " ")
     return not content_words(_FRAMING.sub(" ", bare))

@@ -104,10 +104,11 @@ def raft_answer(quotes: Sequence[tuple[int | None, str]], final: str) -> str:
 _STRAY_MARKER = re.compile(r"#+\s*(?:begin|end)[_ ]*quote[_ ]*#*", re.IGNORECASE)
 # The answer marker written without its brackets at the start of a line ("ANSWER: ..."): still it.
 _BARE_MARK = re.compile(r"^[ \t]*<?ANSWER>?:", re.MULTILINE | re.IGNORECASE)
-# One line of RAFT reasoning: its framing and its quote (the quote may be cut off at the end).
+# A quote and its text (the quote may be cut off at the end): what every reader of quotes matches.
+QUOTE_SPAN = re.compile(re.escape(QUOTE_BEGIN) + r"(.*?)(?:" + re.escape(QUOTE_END) + r"|$)", re.DOTALL)
+# One line of RAFT reasoning: its framing and its quote.
 _QUOTE_LINE = re.compile(r"(?:Document\s*\[[\d,\s]*\]\s*says|The company's documents say)?\s*"
-                         + re.escape(QUOTE_BEGIN) + r"(.*?)(?:" + re.escape(QUOTE_END) + r"|$)\.?",
-                         re.IGNORECASE | re.DOTALL)
+                         + QUOTE_SPAN.pattern + r"\.?", re.IGNORECASE | re.DOTALL)
 
 
 def split_answer(text: str, question: str | None = None) -> tuple[str, str]:

@@ -65,7 +65,7 @@ def to_candidate(sentence: str) -> str:
 
 # Words that frame an answer without adding to it ("Document [4] states that ...").
 _FRAMING = frozenset(["document", "documents", "says", "say", "states", "state", "mentions", "notes",
-                      "according", "actually"])
+                      "according", "actually", "read"])
 
 
 def echoes(answer: str, question: str) -> bool:

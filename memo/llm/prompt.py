@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from memo.core.text import echoes, split_sentences, to_candidate
+from memo.core.text import content_words, echoes, split_sentences, to_candidate, without_citations
 from memo.llm.templates import CONTROL_SEQUENCES, TEMPLATES
 
 DOCS_OPEN, DOCS_CLOSE = "<documents>", "</documents>"
@@ -100,8 +100,10 @@ def raft_answer(quotes: Sequence[tuple[int | None, str]], final: str) -> str:
     return "\n".join(lines + [f"{ANSWER_MARK} {final.strip()}"])
 
 
-# A quote marker left in a final answer (or half-written: "##begin_ quote##") is format, not words.
-_STRAY_MARKER = re.compile(r"#+\s*(?:begin|end)[_ ]*quote[_ ]*#*", re.IGNORECASE)
+# A quote marker left in a final answer (or half-written: "##begin_ quote##", "###ndquote##") is
+# format, not words.
+_STRAY_MARKER = re.compile(r"#+\s*(?:b?egin|e?nd)[_ ]*quote[_ ]*#*", re.IGNORECASE)
+_DOUBLE_STOP = re.compile(r"([.!?])\s+\.$")  # "...your question. ." (a quote's stop, then the line's)
 # The answer marker written without its brackets at the start of a line ("ANSWER: ..."): still it.
 _BARE_MARK = re.compile(r"^[ \t]*<?ANSWER>?:", re.MULTILINE | re.IGNORECASE)
 # A quote and its text (the quote may be cut off at the end): what every reader of quotes matches.
@@ -113,16 +115,21 @@ _QUOTE_LINE = re.compile(r"(?:Document\s*\[[\d,\s]*\]\s*says|The company's docum
 
 def split_answer(text: str, question: str | None = None) -> tuple[str, str]:
     """(reasoning, final answer) of a generated answer. Text without the answer marker is all
-    answer, except that quotes and their framing are reasoning. When the model only quoted, or its
-    final answer only echoes `question`, the final answer is the quoted evidence in the candidate's
-    words. Stray quote markers are taken out of the final answer."""
+    answer, except that quotes and their framing are reasoning. A final answer does not ask
+    `question` back; when the model only quoted, or its final answer only echoes `question`, the
+    final answer is the quoted evidence in the candidate's words. Stray quote markers are taken out
+    of the final answer."""
     reasoning, sep, final = _BARE_MARK.sub(ANSWER_MARK, text).rpartition(ANSWER_MARK)
     if not sep:
         reasoning, final = _unmarked(text)
-    elif question and echoes(final, question):
-        final = quoted_evidence(reasoning, question) or final
+    if question:
+        kept = _without_restated(final, question)
+        if sep and (not kept or echoes(kept, question)):
+            final = quoted_evidence(reasoning, question) or kept or final
+        else:
+            final = kept or final
     final = " ".join(_STRAY_MARKER.sub(" ", final).split()) if _STRAY_MARKER.search(final) else final.strip()
-    return reasoning.strip(), final
+    return reasoning.strip(), _DOUBLE_STOP.sub(r"\1", final)
 
 
 def quoted_evidence(reasoning: str, question: str | None = None) -> str:
@@ -130,8 +137,27 @@ def quoted_evidence(reasoning: str, question: str | None = None) -> str:
     the sentences that only echo `question` (an FAQ quote starts with the question it answers)."""
     sentences = [s.strip() for q in _QUOTE_LINE.findall(reasoning) for line in q.splitlines()
                  for s in split_sentences(line) if s.strip()]
-    answering = [s for s in sentences if not (question and echoes(s, question))]
-    return " ".join(to_candidate(s) for s in answering or sentences)
+    if not question:
+        return " ".join(to_candidate(s) for s in sentences)
+    answering = [s for s in sentences if not echoes(s, question)]
+    unasked = [s for s in sentences if not restates(s, question)]
+    return " ".join(to_candidate(s) for s in answering or unasked or sentences)
+
+
+def restates(sentence: str, question: str) -> bool:
+    """Whether `sentence` is the question asked back: a question in the question's own words. (A
+    statement in its words can answer it: "On your last day." to "...notice, or on my last day?")"""
+    return without_citations(sentence).rstrip().endswith("?") and echoes(sentence, question)
+
+
+def _without_restated(final: str, question: str) -> str:
+    """`final` without the sentences that ask the question back ('' when that is all it says)."""
+    sentences = split_sentences(final)
+    kept = [s.strip() for s in sentences if not restates(s, question)]
+    if len(kept) == len(sentences):
+        return final
+    rest = " ".join(kept)
+    return rest if content_words(without_citations(rest)) else ""
 
 
 def _unmarked(text: str) -> tuple[str, str]:

@@ -145,3 +145,28 @@ def test_the_evidence_drops_the_question_an_faq_quote_starts_with():
     text = ("Document [4] says ##begin_quote##If I leave, does my equity stop vesting when I give notice?\n\n"
             "On your last day.##end_quote##.\n<ANSWER>: Document [4] states that if I leave, does my equity stop vesting when I give notice? [4]")
     assert split_answer(text, question)[1] == "On your last day."
+
+
+def test_a_final_answer_does_not_ask_the_question_back():
+    question = "If I am leaving, does my equity stop vesting when I give notice, or on my last day?"
+    text = ("Document [4] says ##begin_quote##On your last day.##end_quote##.\n"
+            "<ANSWER>: If I am leaving, does my equity stop vesting when I give notice, or on my last day? On your last day.")
+    assert split_answer(text, question)[1] == "On your last day."  # a statement in its words still answers
+    only_asked = text.replace(" On your last day.", "")
+    assert split_answer(only_asked, question)[1] == "On your last day."  # nothing left: the evidence
+    unmarked = "If I am leaving, does my equity stop vesting when I give notice, or on my last day? No, it goes on."
+    assert split_answer(unmarked, question)[1] == "No, it goes on."
+    asks_more = "<ANSWER>: You keep vesting. Does that answer your question?"
+    assert split_answer(asks_more, question)[1] == "You keep vesting. Does that answer your question?"
+
+
+def test_half_written_markers_and_doubled_stops_are_cleaned():
+    assert split_answer("<ANSWER>: Yes: ###ndquote##")[1] == "Yes:"
+    assert split_answer("<ANSWER>: Email legal, depending on your question. .")[1] == "Email legal, depending on your question."
+
+
+def test_a_final_answer_that_only_asks_back_gives_way_to_the_evidence():
+    question = "Which game did the studio put out without a publisher, and how did it do?"
+    text = ("Document [3] says ##begin_quote##Tern Hollow, our first self-published game, sold 40,000 copies.##end_quote##.\n"
+            "<ANSWER>: The studio put out without a publisher, and how did it do? [3]")
+    assert split_answer(text, question)[1] == "Tern Hollow, your first self-published game, sold 40,000 copies."

@@ -1,28 +1,53 @@
-"""Retrieval quality: hit@k and MRR of memo's hybrid search against the evidence document of each
-question in a QA file (the ../shared/qa format), on a corpus indexed for the run.
+"""Retrieval quality: hit@1, hit@k and MRR@k of memo's hybrid search against the evidence document
+of each question in one or more QA files (the ../shared/qa format), every variant of the lexical
+side and the fusion measured in the same run against today's default.
 
     .venv/bin/python benchmarks/eval_retrieval.py \
         --corpus ../shared/corpora/sourcegraph-handbook --company Sourcegraph \
-        --qa ../shared/qa/sourcegraph_handbook_faq.jsonl
+        --qa ../shared/qa/sourcegraph_handbook_faq.jsonl \
+        --qa benchmarks/qa/sourcegraph_handbook_faq.paraphrased.jsonl
 
-An evidence path (relative to shared/corpora) is matched to an indexed source by path suffix, so
-it works whichever folder was indexed. Also reports dense-only and BM25-only rankings as the
-baselines that fusion must beat, measured in the same run.
+`--home DIR` reads the index already built in that MEMO_HOME instead of indexing `--corpus` into a
+temporary one. An evidence path (relative to shared/corpora) is matched to an indexed source by
+path suffix, so it works whichever folder was indexed. Variants:
+- `before`: BM25 on unstemmed content words, dense and BM25 weighted 1:1, RRF k 60, depth 40
+  (memo before issue 12);
+- `default`: the settings as they are now;
+- one change at a time from the default: no stemming, RRF k, the BM25 weight, the list depth;
+- `dense` and `bm25` alone (the other list weighted 0), and `bm25s` alone: the bm25s package with
+  its Snowball stemmer and English stop words, over the same chunks and company filter, with its
+  build and query times beside memo's.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import os
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # noqa: E402  (sets MEMO_HOME to a temporary folder first)
 
+# One change at a time from the default (retrieval settings), then the single lists.
+SWEEP = {
+    "no stemming": {"stemming": False},
+    "rrf_k 10": {"rrf_k": 10}, "rrf_k 30": {"rrf_k": 30}, "rrf_k 100": {"rrf_k": 100},
+    "bm25 weight 1": {"bm25_weight": 1.0}, "bm25 weight 0.25": {"bm25_weight": 0.25},
+    "bm25 weight 0.75": {"bm25_weight": 0.75}, "rrf_k 10, bm25 weight 1": {"rrf_k": 10, "bm25_weight": 1.0},
+    "depth 20": {"candidates": 20}, "depth 80": {"candidates": 80},
+    "dense": {"bm25_weight": 0.0}, "bm25": {"dense_weight": 0.0},
+}
+BEFORE = {"stemming": False, "dense_weight": 1.0, "bm25_weight": 1.0, "rrf_k": 60, "candidates": 40}
+
 
 def configure(parser) -> None:
     parser.add_argument("--company", default=common.COMPANY)
-    parser.add_argument("--qa", type=Path, required=True, help="JSONL with question and evidence")
+    parser.add_argument("--qa", type=Path, action="append", required=True,
+                        help="JSONL with question and evidence (repeat for several files)")
+    parser.add_argument("--home", type=Path, help="use the index in this MEMO_HOME (no indexing)")
     parser.add_argument("--k", type=int, default=5)
 
 
@@ -32,52 +57,103 @@ def matches(source: str, evidence: str) -> bool:
 
 
 def rank_of(sources: list[str], evidence: str) -> int | None:
-    for rank, source in enumerate(sources, start=1):
+    for rank, source in enumerate(dict.fromkeys(sources), start=1):
         if matches(source, evidence):
             return rank
     return None
 
 
+def scores(ranks: list, k: int) -> dict:
+    n = max(len(ranks), 1)
+    return {"hit@1": sum(r == 1 for r in ranks) / n, f"hit@{k}": sum(r is not None for r in ranks) / n,
+            f"mrr@{k}": sum(1 / r for r in ranks if r) / n}
+
+
+def run_variant(retriever, base, overrides: dict, questions: list[dict], company: str, k: int) -> dict:
+    retriever.settings = dataclasses.replace(base, retrieval=dataclasses.replace(base.retrieval, **overrides))
+    per_file: dict[str, list] = {}
+    started = time.perf_counter()
+    for q in questions:
+        hits = retriever.retrieve(q["question"], company, q.get("role"), k=k)
+        per_file.setdefault(q["file"], []).append(rank_of([h.source for h in hits], q["evidence"]))
+    ms = 1000 * (time.perf_counter() - started) / max(len(questions), 1)
+    return {**{f: scores(r, k) for f, r in per_file.items()}, "ms_per_query": round(ms, 1)}
+
+
+def bm25s_alone(retriever, questions: list[dict], company: str, k: int) -> dict:
+    """The bm25s package over the same chunks and filter: ranks, build and query times."""
+    import bm25s
+    import Stemmer
+
+    stemmer = Stemmer.Stemmer("english")
+    started = time.perf_counter()
+    engine = bm25s.BM25()
+    engine.index(bm25s.tokenize(retriever._texts, stopwords="en", stemmer=stemmer, show_progress=False),
+                 show_progress=False)
+    built = time.perf_counter() - started
+    per_file: dict[str, list] = {}
+    started = time.perf_counter()
+    for q in questions:
+        _, mask = retriever.scope(company, q.get("role"))
+        found, _ = engine.retrieve(bm25s.tokenize(q["question"], stopwords="en", stemmer=stemmer,
+                                                  show_progress=False),
+                                   k=min(4 * k, int(mask.sum())), weight_mask=mask.astype("float32"),
+                                   show_progress=False)
+        sources = list(dict.fromkeys(retriever._metas[int(i)].get("source", "") for i in found[0]))[:k]
+        per_file.setdefault(q["file"], []).append(rank_of(sources, q["evidence"]))
+    ms = 1000 * (time.perf_counter() - started) / max(len(questions), 1)
+    return {**{f: scores(r, k) for f, r in per_file.items()}, "ms_per_query": round(ms, 1),
+            "build_s": round(built, 2)}
+
+
+def load_questions(paths: list[Path]) -> list[dict]:
+    rows = []
+    for path in paths:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            row = json.loads(line) if line.strip() else {}
+            if row.get("evidence"):
+                rows.append({**row, "file": path.name})
+    return rows
+
+
 def main() -> None:
     args = common.parse_args(__doc__, configure)
+    if args.home:
+        os.environ["MEMO_HOME"] = str(args.home.resolve())
     from memo.core.config import load_settings
     from memo.ingestion.indexer import Target, index_corpus
+    from memo.retrieval.bm25 import BM25
     from memo.retrieval.hybrid import HybridRetriever
 
     settings = load_settings()
-    index_corpus(settings, [args.corpus], Target(args.company), show_progress=False)
+    if not args.home:
+        index_corpus(settings, [args.corpus], Target(args.company), show_progress=False)
     retriever = HybridRetriever(settings)
-    questions = [json.loads(line) for line in args.qa.read_text().splitlines() if line.strip()]
-    questions = [q for q in questions if q.get("evidence")]
-    ranks: dict[str, list] = {"hybrid": [], "dense": [], "bm25": []}
-    for q in questions:
-        hits = retriever.retrieve(q["question"], args.company, k=args.k)
-        ranks["hybrid"].append(rank_of(_unique([h.source for h in hits]), q["evidence"]))
-        wide = retriever.retrieve(q["question"], args.company, k=settings.retrieval.candidates)
-        for arm, key in (("dense", "dense"), ("bm25", "bm25")):
-            listed = sorted((h for h in wide if getattr(h, key) is not None), key=lambda h: -getattr(h, key))
-            ranks[arm].append(rank_of(_unique([h.source for h in listed])[: args.k], q["evidence"]))
-    result = {arm: {f"hit@{args.k}": _hit(r), f"mrr@{args.k}": _mrr(r)} for arm, r in ranks.items()}
-    result["questions"] = len(questions)
-    if args.json:
-        print(json.dumps(result))
-        return
-    line = ", ".join(f"{arm} hit@{args.k} {v[f'hit@{args.k}']:.3f} mrr {v[f'mrr@{args.k}']:.3f}"
-                     for arm, v in result.items() if isinstance(v, dict))
-    ratio = result["hybrid"][f"hit@{args.k}"] / max(result["dense"][f"hit@{args.k}"], 1e-9)
-    print(f"{len(questions)} questions: {line}; hybrid/dense hit ratio x{ratio:.2f}")
+    questions = load_questions(args.qa)
+    retriever.retrieve(questions[0]["question"], args.company, k=args.k)  # load the embedder
+    started = time.perf_counter()
+    BM25(retriever._texts)
+    result = {"questions": {p.name: sum(q["file"] == p.name for q in questions) for p in args.qa},
+              "memo_bm25_build_s": round(time.perf_counter() - started, 2), "variants": {}}
+    variants = {"before": BEFORE, "default": {}, **SWEEP}
+    for name, overrides in variants.items():
+        result["variants"][name] = run_variant(retriever, settings, overrides, questions, args.company, args.k)
+    result["variants"]["bm25s"] = bm25s_alone(retriever, questions, args.company, args.k)
+    result["machine"] = common.machine()
+    print(json.dumps(result) if args.json else table(result, args.k))
 
 
-def _unique(sources: list[str]) -> list[str]:
-    return list(dict.fromkeys(sources))
-
-
-def _hit(ranks: list) -> float:
-    return sum(r is not None for r in ranks) / max(len(ranks), 1)
-
-
-def _mrr(ranks: list) -> float:
-    return sum(1 / r for r in ranks if r) / max(len(ranks), 1)
+def table(result: dict, k: int) -> str:
+    files = list(result["questions"])
+    head = "| variant | " + " | ".join(f"{f} hit@1 / hit@{k} / MRR" for f in files) + " | ms/query |"
+    lines = [head, "|---" * (len(files) + 2) + "|"]
+    for name, v in result["variants"].items():
+        cells = [f"{v[f]['hit@1']:.3f} / {v[f][f'hit@{k}']:.3f} / {v[f][f'mrr@{k}']:.3f}" for f in files]
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {v['ms_per_query']} |")
+    lines.append(f"questions: {result['questions']}; memo BM25 build {result['memo_bm25_build_s']} s, "
+                 f"bm25s build {result['variants']['bm25s']['build_s']} s "
+                 f"[other processes used {result['machine']['other_cores']:.1f} of {result['machine']['cpus']} cores]")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -65,6 +65,12 @@ class RetrievalConfig:
     best_last: bool = True
     candidates: int = 40  # depth of each ranked list (dense, BM25) before fusion
     rrf_k: int = 60  # reciprocal-rank-fusion constant from Cormack et al. (2009)
+    # Each ranked list's weight in the fusion (weighted RRF). BM25 at half the dense list's weight
+    # had the better MRR on all four dev sets (paraphrased Sourcegraph, TTS, Pinecrest; Sourcegraph
+    # as written): benchmarks/eval_retrieval.py, benchmarks/README.md.
+    dense_weight: float = 1.0
+    bm25_weight: float = 0.5
+    stemming: bool = True  # BM25 on Snowball stems: "salaries" matches "salary"
     dedup_threshold: float = 0.8  # word-shingle Jaccard above which two chunks are one
 
 
@@ -227,6 +233,9 @@ def _validate(settings: Settings) -> None:
         ("retrieval.candidates", settings.retrieval.candidates >= 1, "at least 1"),
         ("retrieval.pack_candidates", settings.retrieval.pack_candidates >= 1, "at least 1"),
         ("retrieval.dedup_threshold", 0 < settings.retrieval.dedup_threshold <= 1, "in (0, 1]"),
+        ("retrieval.rrf_k", settings.retrieval.rrf_k >= 0, "0 or more"),
+        ("retrieval.dense_weight", settings.retrieval.dense_weight >= 0, "0 or more"),
+        ("retrieval.bm25_weight", settings.retrieval.bm25_weight >= 0, "0 or more"),
         ("generation.max_new_tokens", settings.generation.max_new_tokens >= 1, "at least 1"),
         ("generation.temperature", settings.generation.temperature >= 0, "0 or more"),
         ("generation.top_p", 0 < settings.generation.top_p <= 1, "in (0, 1]"),

@@ -1,7 +1,9 @@
 """Okapi BM25 over the indexed chunks, with a boolean mask for company/role filtering.
 
 Small and exact: an inverted index of numpy arrays, built from the chunk texts in Chroma when the
-retriever opens (a few hundred milliseconds for thousands of chunks).
+retriever opens (a few hundred milliseconds for thousands of chunks). Its terms are content words
+(stop words dropped), Snowball-stemmed by default so that "salaries" finds "salary"
+(`retrieval.stemming`; PyStemmer, the C stemmer bm25s uses too).
 """
 
 from __future__ import annotations
@@ -9,17 +11,26 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 
 import numpy as np
+import Stemmer
 
 from memo.core.text import content_words
 
+_STEMMER = Stemmer.Stemmer("english")
+
+
+def terms(text: str, stem: bool = True) -> list[str]:
+    """BM25's terms of `text`: its content words, stemmed ("salaries", "salary" -> "salari")."""
+    words = content_words(text)
+    return _STEMMER.stemWords(words) if stem else words
+
 
 class BM25:
-    def __init__(self, texts: list[str], k1: float = 1.2, b: float = 0.75):
-        self.size = len(texts)
+    def __init__(self, texts: list[str], k1: float = 1.2, b: float = 0.75, stem: bool = True):
+        self.size, self.stem = len(texts), stem
         lengths = np.zeros(self.size, dtype=np.float32)
         postings: dict[str, tuple[list[int], list[int]]] = defaultdict(lambda: ([], []))
         for doc, text in enumerate(texts):
-            counts = Counter(content_words(text))
+            counts = Counter(terms(text, stem))
             lengths[doc] = sum(counts.values())
             for term, tf in counts.items():
                 postings[term][0].append(doc)
@@ -35,7 +46,7 @@ class BM25:
 
     def scores(self, query: str) -> np.ndarray:
         out = np.zeros(self.size, dtype=np.float32)
-        for term in set(content_words(query)):
+        for term in set(terms(query, self.stem)):
             posting = self._terms.get(term)
             if posting is not None:
                 out[posting[0]] += posting[1]

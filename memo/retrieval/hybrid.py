@@ -54,12 +54,13 @@ def jaccard(a: set, b: set) -> float:
     return len(a & b) / len(a | b) if a and b else 0.0
 
 
-def rrf(ranked_lists: list[list[str]], k: int) -> dict[str, float]:
-    """Reciprocal rank fusion: each list adds 1 / (k + rank) for every id it ranks (rank from 1)."""
+def rrf(ranked_lists: list[list[str]], k: int, weights: list[float] | None = None) -> dict[str, float]:
+    """Reciprocal rank fusion: each list adds weight / (k + rank) for every id it ranks (rank from
+    1; every weight 1 unless given)."""
     fused: dict[str, float] = {}
-    for ranked in ranked_lists:
+    for ranked, weight in zip(ranked_lists, weights or [1.0] * len(ranked_lists)):
         for rank, item in enumerate(ranked, start=1):
-            fused[item] = fused.get(item, 0.0) + 1.0 / (k + rank)
+            fused[item] = fused.get(item, 0.0) + weight / (k + rank)
     return fused
 
 
@@ -81,9 +82,17 @@ class HybridRetriever:
         self._company_keys = np.array([m.get("company_key", "") for m in self._metas])
         self._role_keys = np.array([m.get("role_key", "") for m in self._metas])
         self._is_company_doc = np.array([m.get("kind") == "company" for m in self._metas], dtype=bool)
-        self._bm25 = BM25(self._texts)
+        self._lexical: dict[bool, BM25] = {}
         self._companies = {m.get("company_key", ""): m.get("company", "") for m in self._metas}
         self._embedder = embedder
+
+    @property
+    def bm25(self) -> BM25:
+        """BM25 over every chunk, built on first use with the settings' stemming."""
+        stem = self.settings.retrieval.stemming
+        if stem not in self._lexical:
+            self._lexical[stem] = BM25(self._texts, stem=stem)
+        return self._lexical[stem]
 
     @property
     def embedder(self):
@@ -136,10 +145,10 @@ class HybridRetriever:
         where, mask = self.scope(company, role)
         depth = min(cfg.candidates, int(mask.sum()))
         dense_ids, cosine = self._dense(self.embedder.encode_query(query).tolist(), where, mask, depth)
-        keyword = self._bm25.top(query, mask, depth)
+        keyword = self.bm25.top(query, mask, depth)
         keyword_ids = [self._ids[i] for i, _ in keyword]
         bm25 = {self._ids[i]: s for i, s in keyword}
-        fused = rrf([dense_ids, keyword_ids], cfg.rrf_k)
+        fused = rrf([dense_ids, keyword_ids], cfg.rrf_k, [cfg.dense_weight, cfg.bm25_weight])
         ranked = sorted(fused, key=lambda i: (-fused[i], i))
         return self._collapse(ranked, fused, cosine, bm25, k)
 

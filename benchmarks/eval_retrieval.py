@@ -14,6 +14,7 @@ path suffix, so it works whichever folder was indexed. Variants:
   (memo before issue 12);
 - `default`: the settings as they are now;
 - one change at a time from the default: no stemming, RRF k, the BM25 weight, the list depth;
+- with `--reranker DIR`: the default with that reranker over its `retrieval.rerank_depth` candidates;
 - `dense` and `bm25` alone (the other list weighted 0), and `bm25s` alone: the bm25s package with
   its Snowball stemmer and English stop words, over the same chunks and company filter, with its
   build and query times beside memo's.
@@ -49,6 +50,8 @@ def configure(parser) -> None:
                         help="JSONL with question and evidence (repeat for several files)")
     parser.add_argument("--home", type=Path, help="use the index in this MEMO_HOME (no indexing)")
     parser.add_argument("--k", type=int, default=5)
+    parser.add_argument("--reranker", type=Path, action="append", default=[],
+                        help="a `memo train-reranker` folder: adds the default + this reranker (repeatable)")
 
 
 def matches(source: str, evidence: str) -> bool:
@@ -135,7 +138,8 @@ def main() -> None:
     BM25(retriever._texts)
     result = {"questions": {p.name: sum(q["file"] == p.name for q in questions) for p in args.qa},
               "memo_bm25_build_s": round(time.perf_counter() - started, 2), "variants": {}}
-    variants = {"before": BEFORE, "default": {}, **SWEEP}
+    variants = {"before": BEFORE, "default": {}, **SWEEP,
+                **{f"reranker {p.name}": {"reranker": str(p.resolve())} for p in args.reranker}}
     for name, overrides in variants.items():
         result["variants"][name] = run_variant(retriever, settings, overrides, questions, args.company, args.k)
     result["variants"]["bm25s"] = bm25s_alone(retriever, questions, args.company, args.k)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from memo.cli.common import Adder, add_common, add_model, print_json, settings_from
+from memo.cli.common import Adder, add_common, add_model, add_reranker, print_json, settings_from
 from memo.core.demo import DEMO_EVAL
 from memo.core.errors import MemoError
 
@@ -64,6 +64,7 @@ def add_bench_command(add: Adder) -> None:
     bench = add("bench", cmd_bench)
     bench.add_argument("files", nargs="*", metavar="EVAL.jsonl", help="question files (../shared/qa format)")
     bench.add_argument("--demo", action="store_true", help="add the bundled Tidewell questions")
+    add_reranker(bench)
     bench.add_argument("--out", required=True, metavar="DIR", help="report folder (a rerun resumes from it)")
     bench.add_argument("--arms", default="base,rag,ft,hybrid", metavar="LIST",
                        help="comma-separated subset of base,rag,ft,hybrid,dsf,dsf+rag (default: the first four)")

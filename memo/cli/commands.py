@@ -9,6 +9,7 @@ from memo.cli.common import (
     Adder,
     add_common,
     add_model,
+    add_reranker,
     add_scope,
     print_json,
     settings_from,
@@ -145,6 +146,7 @@ def add_index_commands(add: Adder) -> None:
     search = add("search", cmd_search)
     search.add_argument("query")
     add_scope(search)
+    add_reranker(search)
     search.add_argument("--k", type=int, metavar="N", help="hits to show (default 5)")
     add_common(search)
 
@@ -153,6 +155,7 @@ def add_ask_command(add: Adder) -> None:
     ask = add("ask", cmd_ask)
     ask.add_argument("question")
     add_scope(ask)
+    add_reranker(ask)
     ask.add_argument("--mode", default="auto", choices=["auto", "base", "rag", "ft", "hybrid"],
                      help="auto (default): the adapter, or memo's shipped reader, with retrieved documents; "
                      "rag: the base model with them; base: the model alone; ft: the adapter alone; "

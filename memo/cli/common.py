@@ -19,6 +19,8 @@ def settings_from(args: argparse.Namespace, **overrides: Any) -> Settings:
     """The settings for this command: defaults < --config file < MEMO_* < these flag values."""
     if getattr(args, "index", None) is not None:
         overrides["index.name"] = args.index
+    if getattr(args, "reranker", None):
+        overrides["retrieval.reranker"] = args.reranker
     return load_settings(args.config, overrides)
 
 
@@ -45,6 +47,11 @@ def add_common(parser: argparse.ArgumentParser, chroma: bool = True, index: bool
 def add_scope(parser: argparse.ArgumentParser, company_required: bool = True) -> None:
     parser.add_argument("--company", required=company_required, help="company name, as indexed")
     parser.add_argument("--role", help="role name, as indexed (adds that role's documents)")
+
+
+def add_reranker(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--reranker", metavar="DIR", help="a `memo train-reranker` folder: rerank the "
+                        "fused candidates (default: retrieval.reranker, none)")
 
 
 def add_model(parser: argparse.ArgumentParser, what: str = "model weights") -> None:

@@ -106,6 +106,16 @@ def print_train_report(report) -> None:
                   f"peak memory {report.peak_memory_mb:.0f} MB")
 
 
+def print_reranker_report(report) -> None:
+    console = _console()
+    val = (f"validation MRR of the oracle: retrieval order {report.val_mrr_retrieval}, untrained "
+           f"{report.val_mrr_before}, trained {report.val_mrr_after} ({report.val_questions} questions)"
+           if report.val_questions else "no validation set")
+    console.print(f"reranker saved to [bold]{report.out}[/]: {report.steps} steps over {report.pairs} pairs "
+                  f"from {report.questions} questions ({report.excluded} excluded as held out); {val}; "
+                  f"{report.seconds:.0f} s", markup=True)
+
+
 def print_adapter_answer(answer) -> None:
     """An adapter's answer: its quoted reasoning dimmed, then the final answer."""
     console = _console()

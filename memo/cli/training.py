@@ -133,3 +133,47 @@ def add_train_command(add: Adder) -> None:
     train.add_argument("--skip-bad", action="store_true", help="skip malformed JSONL lines (reported)")
     train.add_argument("--settings", dest="old_settings", metavar="FILE", help=argparse.SUPPRESS)
     add_common(train, chroma=False, index=False)
+
+
+def cmd_train_reranker(args: argparse.Namespace) -> int:
+    """Train a cross-encoder reranker from `memo synth` data, for `--reranker DIR` (search, ask, bench).
+
+    Each synth record gives its question with its oracle chunk (positive) and hard negatives: its
+    distractors, topped up with memo's retriever's other best hits. The model starts from the
+    packaged MiniLM weights and trains with sentence-transformers' CrossEncoderTrainer. The
+    companies the data came from must be indexed (chunk texts are read from the index). Questions
+    close to an --exclude file's are left out, as in synth. Writes the CrossEncoder and
+    OUT/memo.json (data, companies and corpus hashes, options, validation MRR before and after).
+    """
+    from memo.cli.render import print_reranker_report
+    from memo.finetune.reranker import RerankerOptions, train_reranker
+
+    settings = settings_from(args, **{"index.chroma_url": args.chroma_url})
+    for path in args.data:
+        if not Path(path).exists():
+            raise MemoError(f"{path}: no such file or folder; give the --out folder of `memo synth`")
+    opts = RerankerOptions(data=[Path(p) for p in args.data], out=Path(args.out), epochs=args.epochs,
+                           max_steps=args.max_steps, negatives=args.negatives, seed=args.seed,
+                           learning_rate=args.learning_rate,
+                           exclude=[Path(p) for p in args.exclude])
+    report = train_reranker(settings, opts, show_progress=show_progress(args))
+    if args.json:
+        print_json(report.as_dict())
+    else:
+        print_reranker_report(report)
+    return 0
+
+
+def add_train_reranker_command(add: Adder) -> None:
+    train = add("train-reranker", cmd_train_reranker)
+    train.add_argument("data", nargs="+", metavar="DATA_DIR", help="`memo synth` output folders (or JSONL files)")
+    train.add_argument("--out", required=True, metavar="DIR", help="where the reranker goes")
+    train.add_argument("--epochs", type=float, default=1.0, metavar="E", help="passes over the pairs (default 1)")
+    train.add_argument("--max-steps", type=int, default=0, metavar="N", help="stop after N optimizer steps")
+    train.add_argument("--negatives", type=int, default=3, metavar="N", help="negatives per question (default 3)")
+    train.add_argument("--learning-rate", type=float, default=5e-5, metavar="LR", help="(default 5e-5)")
+    train.add_argument("--exclude", action="append", default=[], metavar="QA_FILE",
+                       help="leave out questions close to this file's (repeatable)")
+    train.add_argument("--seed", type=int, default=0)
+    add_common(train, chroma=True)
+

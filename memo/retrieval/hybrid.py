@@ -6,6 +6,7 @@ company's indexed chunks for the layers above (synth, the bench).
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -15,7 +16,9 @@ from memo.core.identity import slug
 from memo.core.text import content_words
 from memo.ingestion.embedder import load_embedder
 from memo.ingestion.store import open_collection
+from memo.llm.models import pick_device
 from memo.retrieval.bm25 import BM25
+from memo.retrieval.rerank import Reranker
 
 
 @dataclass
@@ -31,6 +34,7 @@ class Hit:
     score: float  # reciprocal-rank-fusion score: higher is better
     dense: float | None  # cosine similarity, when the chunk was in the dense list
     bm25: float | None  # BM25 score, when the chunk was in the keyword list
+    rerank: float | None = None  # the reranker's score, when one reordered the candidates
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -85,6 +89,7 @@ class HybridRetriever:
         self._lexical: dict[bool, BM25] = {}
         self._companies = {m.get("company_key", ""): m.get("company", "") for m in self._metas}
         self._embedder = embedder
+        self._reranker: Reranker | None = None
 
     @property
     def bm25(self) -> BM25:
@@ -93,6 +98,16 @@ class HybridRetriever:
         if stem not in self._lexical:
             self._lexical[stem] = BM25(self._texts, stem=stem)
         return self._lexical[stem]
+
+    @property
+    def reranker(self) -> Reranker | None:
+        """The cross-encoder of `retrieval.reranker` (loaded on first use), or None."""
+        path = self.settings.retrieval.reranker
+        if not path:
+            return None
+        if self._reranker is None or self._reranker.path != Path(path):
+            self._reranker = Reranker(path, device=pick_device(self.settings.model.device))
+        return self._reranker
 
     @property
     def embedder(self):
@@ -150,7 +165,13 @@ class HybridRetriever:
         bm25 = {self._ids[i]: s for i, s in keyword}
         fused = rrf([dense_ids, keyword_ids], cfg.rrf_k, [cfg.dense_weight, cfg.bm25_weight])
         ranked = sorted(fused, key=lambda i: (-fused[i], i))
-        return self._collapse(ranked, fused, cosine, bm25, k)
+        reranker = self.reranker
+        if reranker is None:
+            return self._collapse(ranked, fused, cosine, bm25, k)
+        candidates = self._collapse(ranked, fused, cosine, bm25, max(k, cfg.rerank_depth))
+        for hit, score in zip(candidates, reranker.scores(query, [h.text for h in candidates])):
+            hit.rerank = round(score, 4)
+        return sorted(candidates, key=lambda h: -h.rerank)[:k]
 
     def _dense(self, vector: list[float], where: dict, mask: np.ndarray, depth: int) -> tuple[list[str], dict]:
         """Dense ranking within the scope. Chroma's filtered search costs ~10x its plain one

@@ -9,7 +9,11 @@ side and the fusion measured in the same run against today's default.
 
 `--home DIR` reads the index already built in that MEMO_HOME instead of indexing `--corpus` into a
 temporary one. An evidence path (relative to shared/corpora) is matched to an indexed source by
-path suffix, so it works whichever folder was indexed. Variants:
+path suffix, so it works whichever folder was indexed. Documents are long, so a hit on the right
+document can still miss the chunk that answers: with a reference answer (a paraphrased question
+borrows its original's through `of`), the answer chunk is the evidence document's chunk holding
+most of the answer's content words, and `answer chunk packed` is the share of questions whose
+answer chunk is among the `retrieval.pack_candidates` hits `memo ask` packs. Variants:
 - `before`: BM25 on unstemmed content words, dense and BM25 weighted 1:1, RRF k 60, depth 40
   (memo before issue 12);
 - `default`: the settings as they are now;
@@ -35,9 +39,9 @@ import common  # noqa: E402  (sets MEMO_HOME to a temporary folder first)
 # One change at a time from the default (retrieval settings), then the single lists.
 SWEEP = {
     "no stemming": {"stemming": False},
-    "rrf_k 10": {"rrf_k": 10}, "rrf_k 30": {"rrf_k": 30}, "rrf_k 100": {"rrf_k": 100},
-    "bm25 weight 1": {"bm25_weight": 1.0}, "bm25 weight 0.25": {"bm25_weight": 0.25},
-    "bm25 weight 0.75": {"bm25_weight": 0.75}, "rrf_k 10, bm25 weight 1": {"rrf_k": 10, "bm25_weight": 1.0},
+    "rrf_k 30": {"rrf_k": 30}, "rrf_k 60": {"rrf_k": 60},
+    "bm25 weight 0.5": {"bm25_weight": 0.5}, "bm25 weight 0.75": {"bm25_weight": 0.75},
+    "rrf_k 60, bm25 weight 0.5": {"rrf_k": 60, "bm25_weight": 0.5},
     "depth 20": {"candidates": 20}, "depth 80": {"candidates": 80},
     "dense": {"bm25_weight": 0.0}, "bm25": {"dense_weight": 0.0},
 }
@@ -72,15 +76,37 @@ def scores(ranks: list, k: int) -> dict:
             f"mrr@{k}": sum(1 / r for r in ranks if r) / n}
 
 
+def answer_chunks(retriever, questions: list[dict], company: str) -> None:
+    """Give each question with a reference answer (its own, or its original's through `of`) the
+    chunk of its evidence document that holds most of the answer's content words: `answer_chunk`."""
+    from memo.core.text import content_words
+
+    references = {q["id"]: q.get("reference_answer") for q in questions if q.get("id")}
+    chunks = retriever.chunks(company)
+    for q in questions:
+        wanted = set(content_words(references.get(q.get("of")) or q.get("reference_answer") or ""))
+        inside = [c for c in chunks if matches(c.meta.get("source", ""), q["evidence"])]
+        if wanted and inside:
+            best = max(inside, key=lambda c: len(wanted & set(content_words(c.text))))
+            q["answer_chunk"] = best.id
+
+
 def run_variant(retriever, base, overrides: dict, questions: list[dict], company: str, k: int) -> dict:
     retriever.settings = dataclasses.replace(base, retrieval=dataclasses.replace(base.retrieval, **overrides))
     per_file: dict[str, list] = {}
+    in_pack: dict[str, list] = {}
+    pack = base.retrieval.pack_candidates
     started = time.perf_counter()
     for q in questions:
         hits = retriever.retrieve(q["question"], company, q.get("role"), k=k)
         per_file.setdefault(q["file"], []).append(rank_of([h.source for h in hits], q["evidence"]))
+        if q.get("answer_chunk"):
+            in_pack.setdefault(q["file"], []).append(q["answer_chunk"] in [h.id for h in hits[:pack]])
     ms = 1000 * (time.perf_counter() - started) / max(len(questions), 1)
-    return {**{f: scores(r, k) for f, r in per_file.items()}, "ms_per_query": round(ms, 1)}
+    result = {f: scores(r, k) for f, r in per_file.items()}
+    for f, found in in_pack.items():
+        result[f]["answer_chunk_packed"] = sum(found) / len(found)
+    return {**result, "ms_per_query": round(ms, 1)}
 
 
 def bm25s_alone(retriever, questions: list[dict], company: str, k: int) -> dict:
@@ -134,6 +160,7 @@ def main() -> None:
     retriever = HybridRetriever(settings)
     questions = load_questions(args.qa)
     retriever.retrieve(questions[0]["question"], args.company, k=args.k)  # load the embedder
+    answer_chunks(retriever, questions, args.company)
     started = time.perf_counter()
     BM25(retriever._texts)
     result = {"questions": {p.name: sum(q["file"] == p.name for q in questions) for p in args.qa},
@@ -149,10 +176,12 @@ def main() -> None:
 
 def table(result: dict, k: int) -> str:
     files = list(result["questions"])
-    head = "| variant | " + " | ".join(f"{f} hit@1 / hit@{k} / MRR" for f in files) + " | ms/query |"
+    head = ("| variant | " + " | ".join(f"{f} hit@1 / hit@{k} / MRR / answer chunk packed" for f in files)
+            + " | ms/query |")
     lines = [head, "|---" * (len(files) + 2) + "|"]
     for name, v in result["variants"].items():
-        cells = [f"{v[f]['hit@1']:.3f} / {v[f][f'hit@{k}']:.3f} / {v[f][f'mrr@{k}']:.3f}" for f in files]
+        cells = [f"{v[f]['hit@1']:.3f} / {v[f][f'hit@{k}']:.3f} / {v[f][f'mrr@{k}']:.3f}"
+                 + (f" / {v[f]['answer_chunk_packed']:.3f}" if "answer_chunk_packed" in v[f] else "") for f in files]
         lines.append(f"| {name} | " + " | ".join(cells) + f" | {v['ms_per_query']} |")
     lines.append(f"questions: {result['questions']}; memo BM25 build {result['memo_bm25_build_s']} s, "
                  f"bm25s build {result['variants']['bm25s']['build_s']} s "

@@ -116,7 +116,7 @@ def hits_at(ranked_sources: Sequence[str], evidence: set[str], depth: int = HIT_
     """[hit@1, ..., hit@depth]: whether an evidence document is among the first k retrieved chunks."""
     if not evidence:
         return None
-    rank = _first_rank(ranked_sources, evidence)
+    rank = evidence_rank(ranked_sources, evidence)
     return [1.0 if rank is not None and rank <= k else 0.0 for k in range(1, depth + 1)]
 
 
@@ -124,11 +124,12 @@ def reciprocal_rank(ranked_sources: Sequence[str], evidence: set[str]) -> float 
     """1 / rank of the first chunk from an evidence document (0 when none was retrieved)."""
     if not evidence:
         return None
-    rank = _first_rank(ranked_sources, evidence)
+    rank = evidence_rank(ranked_sources, evidence)
     return 1.0 / rank if rank else 0.0
 
 
-def _first_rank(ranked_sources: Sequence[str], evidence: set[str]) -> int | None:
+def evidence_rank(ranked_sources: Sequence[str], evidence: set[str]) -> int | None:
+    """The rank (from 1) of the first chunk from an evidence document; None when none was retrieved."""
     return next((rank for rank, source in enumerate(ranked_sources, start=1) if source in evidence), None)
 
 

@@ -17,5 +17,5 @@ def write_report(out: Path, summary: dict, rows: list[dict]) -> None:
     out.mkdir(parents=True, exist_ok=True)
     write_jsonl(out / "results.jsonl", rows)
     write_atomic(out / "summary.json", json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
-    write_atomic(out / "report.md", render_markdown(summary))
+    write_atomic(out / "report.md", render_markdown(summary, rows))
     write_atomic(out / "report.html", render_html(summary, rows))

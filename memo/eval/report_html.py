@@ -11,6 +11,7 @@ from memo.eval.report_md import (
     NOTE,
     cell,
     degenerate_line,
+    evidence_where,
     main_table,
     pairs_table,
     sample_statement,
@@ -100,11 +101,24 @@ def _answers(rows: list[dict], arms: list[str]) -> str:
                 scores = ", ".join(f"{k} {v:.2f}" for k, v in row["scores"].items() if isinstance(v, float))
                 if row.get("degenerate"):
                     scores += f"; degenerate: {row['degenerate']}"
-                body.append([arm, row["answer"], scores])
+                shown = ", ".join(c["source"] for c in row.get("contexts") or []) or "-"
+                body.append([arm, row["answer"], scores, shown])
         parts.append(f"<details><summary>{escape(qid)}: {escape(first['question'])}</summary>"
                      f"<p class=muted>reference: {escape(first['reference'] or '(none)')}</p>"
-                     + _html_table(["arm", "answer", "scores"], body, "answers") + "</details>")
+                     + _retrieved(per_arm) + _html_table(["arm", "answer", "scores", "documents shown"], body, "answers")
+                     + "</details>")
     return "".join(parts)
+
+
+def _retrieved(per_arm: dict) -> str:
+    """Where the evidence ranked among the retrieved chunks, and those chunks (evidence in bold)."""
+    row = next((r for r in per_arm.values() if r.get("retrieved")), None)
+    if row is None:
+        return ""
+    evidence = set(row.get("evidence") or [])
+    items = "".join(f"<li><b>{escape(s)}</b></li>" if s in evidence else f"<li>{escape(s)}</li>"
+                    for s in row["retrieved"])
+    return f"<p class=muted>retrieval: {escape(evidence_where(row))}</p><ol class=retrieved>{items}</ol>"
 
 
 def render_html(summary: dict, rows: list[dict]) -> str:

@@ -85,7 +85,32 @@ def pairs_table(summary: dict) -> tuple[list[str], list[list[str]]]:
     return ["pair", *(summary["labels"].get(m, m) for m in metrics)], body
 
 
-def render_markdown(summary: dict) -> str:
+def evidence_where(row: dict) -> str:
+    """Where a result row's evidence ranked among its retrieved chunks, in words."""
+    if not row.get("evidence"):
+        return "no evidence document given"
+    if row.get("evidence_rank"):
+        return f"evidence ranked {row['evidence_rank']}"
+    return f"evidence not in the top {len(row.get('retrieved') or [])}"
+
+
+def retrieval_lines(rows: list[dict]) -> list[str]:
+    """A table of each question's retrieval (one retriever serves every arm with documents), so a
+    retrieval failure reads apart from a model failure."""
+    first: dict[str, dict] = {}
+    for row in rows:
+        if row.get("retrieved"):
+            first.setdefault(row["qid"], row)
+    if not first:
+        return []
+    body = [[qid, ", ".join(r.get("evidence") or []) or "-", evidence_where(r), ", ".join(r["retrieved"][:5])]
+            for qid, r in first.items()]
+    return ["", "## Retrieval per question", "",
+            "Where the evidence document ranked among the retrieved chunks; a miss is retrieval's failure, "
+            "not the model's.", ""] + _table(["question", "evidence", "rank", "top 5 retrieved"], body)
+
+
+def render_markdown(summary: dict, rows: list[dict] | None = None) -> str:
     s = summary["settings"]
     lines = [f"# memo bench: {', '.join(summary['arms'])} on {summary['questions']} questions", "",
              f"Questions: {sample_statement(summary)}.", ""]
@@ -110,6 +135,7 @@ def render_markdown(summary: dict) -> str:
         depth = len(next(iter(summary["hit_curve"].values())))
         body = [[arm] + [f"{v:.2f}" for v in curve] for arm, curve in summary["hit_curve"].items()]
         lines += _table(["arm", *(f"k={k}" for k in range(1, depth + 1))], body)
+    lines += retrieval_lines(rows or [])
     if summary.get("judge"):
         j = summary["judge"]
         lines += ["", f"## Judge: {j['model']}, {j['runs']} run(s)", "",

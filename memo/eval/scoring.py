@@ -12,7 +12,7 @@ from memo.eval.cache import BenchCache, key_of
 from memo.eval.degenerate import degenerate
 from memo.eval.questions import EvalQuestion
 
-SCORES_VERSION = 3  # bump when a score's definition changes: cached scores are then recomputed
+SCORES_VERSION = 4  # bump when a score's definition changes: cached scores are then recomputed
 ANSWER_METRICS = ("rouge_l", "chrf", "semantic_similarity", "token_f1", "hallucinated_numbers")
 LOWER_IS_BETTER = frozenset(["hallucinated_numbers"])  # every other score: higher is better
 RANKING_METRICS = ("hit@1", "hit@5", "mrr", "context_id_precision", "context_id_recall")  # same for rag, hybrid
@@ -89,7 +89,8 @@ def retrieval_scores(q: EvalQuestion, row: dict, ranked_sources: list[str]) -> d
             "context_id_precision": precision, "context_id_recall": recall,
             "citation_validity": metrics.citation_validity(row["answer"], row["reasoning"],
                                                            [c["text"] for c in row["contexts"]]),
-            "hits": hits}
+            "hits": hits, "evidence_rank": metrics.evidence_rank(ranked_sources, evidence),
+            "retrieved": list(ranked_sources[:metrics.HIT_DEPTH])}
 
 
 def score_all(questions: list[EvalQuestion], answers: dict[str, dict[str, dict]], retriever,

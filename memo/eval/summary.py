@@ -37,13 +37,17 @@ VERDICT_PAIRS = (("rag", "base"), ("ft", "base"), ("hybrid", "rag"), ("hybrid", 
 VERDICT_METRICS = ("rouge_l", "semantic_similarity", "token_f1", "chrf", "hallucinated_numbers")
 
 
+# Per-answer facts the scoring step records that are not scores to average.
+NOT_SCORES = ("hits", "degenerate", "retrieved", "evidence_rank")
+
+
 def result_rows(questions: list[EvalQuestion], answers: dict, scores: dict, judged: dict) -> list[dict]:
     """One row per (question, arm): the question, the answer, its contexts and every score."""
     rows = []
     for q in questions:
         for arm, by_qid in answers.items():
             answer = by_qid[q.qid]
-            row_scores = {k: v for k, v in scores[arm][q.qid].items() if k not in ("hits", "degenerate")}
+            row_scores = {k: v for k, v in scores[arm][q.qid].items() if k not in NOT_SCORES}
             runs = judged.get(arm, {}).get(q.qid, {})
             row_scores.update({metric: stats.mean_of(values) for metric, values in runs.items()})
             rows.append({"qid": q.qid, "arm": arm, "question": q.question, "company": q.company,
@@ -52,7 +56,9 @@ def result_rows(questions: list[EvalQuestion], answers: dict, scores: dict, judg
                          "reasoning": answer["reasoning"], "contexts": answer["contexts"],
                          "citations": answer["citations"], "invalid_citations": answer["invalid_citations"],
                          "scores": row_scores, "judge_runs": runs, "hits": scores[arm][q.qid].get("hits"),
-                         "degenerate": scores[arm][q.qid].get("degenerate")})
+                         "degenerate": scores[arm][q.qid].get("degenerate"),
+                         "retrieved": scores[arm][q.qid].get("retrieved"),
+                         "evidence_rank": scores[arm][q.qid].get("evidence_rank")})
     return rows
 
 

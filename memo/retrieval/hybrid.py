@@ -62,7 +62,7 @@ def rrf(ranked_lists: list[list[str]], k: int, weights: list[float] | None = Non
     """Reciprocal rank fusion: each list adds weight / (k + rank) for every id it ranks (rank from
     1; every weight 1 unless given)."""
     fused: dict[str, float] = {}
-    for ranked, weight in zip(ranked_lists, weights or [1.0] * len(ranked_lists)):
+    for ranked, weight in zip(ranked_lists, weights or [1.0] * len(ranked_lists), strict=True):
         for rank, item in enumerate(ranked, start=1):
             fused[item] = fused.get(item, 0.0) + weight / (k + rank)
     return fused

@@ -129,3 +129,26 @@ def test_plot_labels_fit_their_plot():
     assert 'width="360"' in short and short.count("<tspan") == 1  # the usual size when labels are short
     curve = plots.curve("hit@k: evidence document in the top k", {"rag": [0.5, 1.0], "dsf+rag": [0.4, 0.9]})
     assert "k (chunks retrieved)" in curve and "share of questions" in curve
+
+
+def test_reports_show_where_the_evidence_ranked_per_question():
+    rows = _rows()
+    for row in rows:
+        if row["arm"] == "rag":
+            i = int(row["qid"][1:])
+            row.update({"evidence": ["pay.md"], "retrieved": ["other.md", "pay.md"] if i % 2 else ["pay.md"],
+                        "evidence_rank": 2 if i % 2 else 1,
+                        "contexts": [{"source": "pay.md", "section": "", "text": "x"}]})
+    rows[-1].update({"retrieved": ["other.md"], "evidence_rank": None})
+    summary = summarize(rows, ["base", "rag"], seed=0, settings=SETTINGS)
+    summary["seconds"] = {"total": 1.0}
+    assert "evidence_rank" not in summary["metrics"] and "retrieved" not in summary["metrics"]
+    markdown = render_markdown(summary, rows)
+    assert "## Retrieval per question" in markdown
+    assert "| q1 | pay.md | evidence ranked 2 | other.md, pay.md |" in markdown
+    assert "| q3 | pay.md | evidence not in the top 1 | other.md |" in markdown
+    html = render_html(summary, rows)
+    assert "retrieval: evidence ranked 2" in html and "<li><b>pay.md</b></li>" in html
+    assert "documents shown" in html
+    assert "## Retrieval per question" not in render_markdown(summarize(_rows(), ["base", "rag"], seed=0,
+                                                                          settings=SETTINGS) | {"seconds": {}})

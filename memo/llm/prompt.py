@@ -122,6 +122,7 @@ def split_answer(text: str, question: str | None = None) -> tuple[str, str]:
     reasoning, sep, final = _BARE_MARK.sub(ANSWER_MARK, text).rpartition(ANSWER_MARK)
     if not sep:
         reasoning, final = _unmarked(text)
+    final = _without_framing(final)
     if question:
         kept = _without_restated(final, question)
         if sep and (not kept or echoes(kept, question)):
@@ -142,6 +143,21 @@ def quoted_evidence(reasoning: str, question: str | None = None) -> str:
     answering = [s for s in sentences if not echoes(s, question)]
     unasked = [s for s in sentences if not restates(s, question)]
     return " ".join(to_candidate(s) for s in answering or unasked or sentences)
+
+
+# The answer speaking as a reader of documents ("Document [4] states that", "The document I've read
+# says", "According to the documents,"): the candidate says the fact itself.
+_FRAMING = re.compile(r"^\s*(?:(?:from|according to)\s+)?(?:document\s*\[[\d,\s]*\]|the\s+documents?"
+                      r"(?:\s+I(?:'ve|\s+have)?\s+read)?|the\s+company's\s+documents?)\s*"
+                      r"(?:,|(?:says|say|states|state|mentions|notes)(?:\s+that)?\s*[,:]?)\s*", re.IGNORECASE)
+
+
+def _without_framing(final: str) -> str:
+    """`final` without a leading "Document [4] states that" (its first letter raised)."""
+    rest = _FRAMING.sub("", final, count=1)
+    if rest == final or not re.search(r"[^\W_]{2}", rest):
+        return final
+    return rest[0].upper() + rest[1:]
 
 
 def restates(sentence: str, question: str) -> bool:

@@ -170,3 +170,14 @@ def test_a_final_answer_that_only_asks_back_gives_way_to_the_evidence():
     text = ("Document [3] says ##begin_quote##Tern Hollow, our first self-published game, sold 40,000 copies.##end_quote##.\n"
             "<ANSWER>: The studio put out without a publisher, and how did it do? [3]")
     assert split_answer(text, question)[1] == "Tern Hollow, your first self-published game, sold 40,000 copies."
+
+
+def test_the_final_answer_states_the_fact_not_what_a_document_says():
+    cases = {"<ANSWER>: The document I've read says that you get 27 days [1].": "You get 27 days [1].",
+             "<ANSWER>: Document [4] states that the plan covers dental.": "The plan covers dental.",
+             "<ANSWER>: According to the documents, you get 27 days.": "You get 27 days.",
+             "<ANSWER>: From the document I read, leave is 27 days.": "Leave is 27 days.",
+             "<ANSWER>: The document says": "The document says",  # nothing after it: left alone
+             "<ANSWER>: Documents matter to us.": "Documents matter to us."}
+    for text, final in cases.items():
+        assert split_answer(text)[1] == final

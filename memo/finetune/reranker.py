@@ -119,7 +119,7 @@ class RerankerTraining:
         self.retriever = HybridRetriever(settings)
         self.texts: dict[str, str] = {}
         self.companies: dict[str, str] = {}
-        self.excluded = self.skipped = 0
+        self.excluded = 0
 
     def load(self) -> tuple[list[dict], list[dict]]:
         train, val = data_rows(self.opts.data)
@@ -127,16 +127,18 @@ class RerankerTraining:
             chunks = self.retriever.chunks(company)  # NotIndexedError names the company and the fix
             self.texts.update({c.id: c.text for c in chunks})
             self.companies[company] = company_corpus_hash(c.meta for c in chunks)
-        return self._without_held_out(train), self._without_held_out(val)
-
-    def _without_held_out(self, rows: list[dict]) -> list[dict]:
         questions = [q["question"] for path in self.opts.exclude for q in read_qa(path)]
-        if not questions or not rows:
-            return rows
+        if not questions:
+            return train, val
         embed = self.retriever.embedder.encode
         guard = SimilarityGuard(embed(["probe"]).shape[1], embed(questions))
-        kept = [row for row, vector in zip(rows, embed([r["question"] for r in rows]))
-                if guard.problem(vector) != "leaks_held_out"]
+        return self._without_held_out(train, guard), self._without_held_out(val, guard)
+
+    def _without_held_out(self, rows: list[dict], guard: SimilarityGuard) -> list[dict]:
+        if not rows:
+            return rows
+        vectors = self.retriever.embedder.encode([r["question"] for r in rows])
+        kept = [row for row, vector in zip(rows, vectors, strict=True) if guard.problem(vector) != "leaks_held_out"]
         self.excluded += len(rows) - len(kept)
         return kept
 

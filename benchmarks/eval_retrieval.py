@@ -21,7 +21,13 @@ answer chunk is among the `retrieval.pack_candidates` hits `memo ask` packs. Var
 - with `--reranker DIR`: the default with that reranker over its `retrieval.rerank_depth` candidates;
 - `dense` and `bm25` alone (the other list weighted 0), and `bm25s` alone: the bm25s package with
   its Snowball stemmer and English stop words, over the same chunks and company filter, with its
-  build and query times beside memo's.
+  build and query times beside memo's;
+- `no role list`: questions asked for a role without the role's own third list;
+- vectors: the same questions against a twin index of the same corpus whose chunk vectors carry
+  another `index.heading_weight` (`--heading-weight W`, repeatable; 0 = text only, memo before
+  heading-aware vectors): `before` and `default` fusion on it. Without `--home` the script
+  indexes the corpus once per weight; with `--home` it reads the indexes named `heading-W` there
+  (build one with `MEMO_INDEX_NAME=heading-0 MEMO_INDEX_HEADING_WEIGHT=0 memo index ...`).
 """
 
 from __future__ import annotations
@@ -40,12 +46,16 @@ import common  # noqa: E402  (sets MEMO_HOME to a temporary folder first)
 SWEEP = {
     "no stemming": {"stemming": False},
     "rrf_k 30": {"rrf_k": 30}, "rrf_k 60": {"rrf_k": 60},
-    "bm25 weight 0.5": {"bm25_weight": 0.5}, "bm25 weight 0.75": {"bm25_weight": 0.75},
+    "bm25 weight 0.25": {"bm25_weight": 0.25}, "bm25 weight 0.5": {"bm25_weight": 0.5},
+    "bm25 weight 0.75": {"bm25_weight": 0.75},
     "rrf_k 60, bm25 weight 0.5": {"rrf_k": 60, "bm25_weight": 0.5},
     "depth 20": {"candidates": 20}, "depth 80": {"candidates": 80},
     "dense": {"bm25_weight": 0.0}, "bm25": {"dense_weight": 0.0},
+    "no role list": {"role_weight": 0.0},
 }
-BEFORE = {"stemming": False, "dense_weight": 1.0, "bm25_weight": 1.0, "rrf_k": 60, "candidates": 40}
+BEFORE = {"stemming": False, "dense_weight": 1.0, "bm25_weight": 1.0, "rrf_k": 60, "candidates": 40,
+          "role_weight": 0.0}
+TODAY_FUSION = {"role_weight": 0.0}  # issue 12's first fusion (stemmed, 1:1, RRF k 10), no role list
 
 
 def configure(parser) -> None:
@@ -56,6 +66,8 @@ def configure(parser) -> None:
     parser.add_argument("--k", type=int, default=5)
     parser.add_argument("--reranker", type=Path, action="append", default=[],
                         help="a `memo train-reranker` folder: adds the default + this reranker (repeatable)")
+    parser.add_argument("--heading-weight", type=float, action="append", default=[],
+                        help="also measure a twin index with this index.heading_weight (repeatable; 0 = text only)")
 
 
 def matches(source: str, evidence: str) -> bool:
@@ -135,6 +147,24 @@ def bm25s_alone(retriever, questions: list[dict], company: str, k: int) -> dict:
             "build_s": round(built, 2)}
 
 
+def twin(settings, args, weight: float, embedder):
+    """A retriever over the same corpus indexed with another heading weight (None, with a note,
+    when `--home` has no such index)."""
+    from memo.core.errors import NotIndexedError
+    from memo.ingestion.indexer import Target, index_corpus
+    from memo.retrieval.hybrid import HybridRetriever
+
+    index = dataclasses.replace(settings.index, name=f"heading-{weight:g}", heading_weight=weight)
+    other = dataclasses.replace(settings, index=index)
+    if not args.home:
+        index_corpus(other, [args.corpus], Target(args.company), show_progress=False)
+    try:
+        return HybridRetriever(other, embedder=embedder)
+    except NotIndexedError:
+        print(f"note: no index {index.name!r} in {settings.home}; skipped", file=sys.stderr)
+        return None
+
+
 def load_questions(paths: list[Path]) -> list[dict]:
     rows = []
     for path in paths:
@@ -161,6 +191,7 @@ def main() -> None:
     questions = load_questions(args.qa)
     retriever.retrieve(questions[0]["question"], args.company, k=args.k)  # load the embedder
     answer_chunks(retriever, questions, args.company)
+    twins = {w: twin(settings, args, w, retriever.embedder) for w in args.heading_weight}
     started = time.perf_counter()
     BM25(retriever._texts)
     result = {"questions": {p.name: sum(q["file"] == p.name for q in questions) for p in args.qa},
@@ -169,6 +200,12 @@ def main() -> None:
                 **{f"reranker {p.name}": {"reranker": str(p.resolve())} for p in args.reranker}}
     for name, overrides in variants.items():
         result["variants"][name] = run_variant(retriever, settings, overrides, questions, args.company, args.k)
+    for weight, other in twins.items():
+        if other is None:
+            continue
+        for name, overrides in (("before", BEFORE), ("issue 12 fusion", TODAY_FUSION), ("default", {})):
+            result["variants"][f"heading {weight:g}: {name}"] = run_variant(
+                other, other.settings, overrides, questions, args.company, args.k)
     result["variants"]["bm25s"] = bm25s_alone(retriever, questions, args.company, args.k)
     result["machine"] = common.machine()
     print(json.dumps(result) if args.json else table(result, args.k))

@@ -40,7 +40,7 @@ def print_hits(hits: list) -> None:
         where = hit.source + (f" > {hit.section}" if hit.section else "")
         scores = f"score {hit.score:.4f}"
         if hit.dense is not None:
-            scores += f", cosine {hit.dense:.3f}"
+            scores += f", dense {hit.dense:.3f}"
         if hit.bm25 is not None:
             scores += f", bm25 {hit.bm25:.2f}"
         role = f" [{hit.role}]" if hit.role else ""

@@ -170,7 +170,7 @@ def index_corpus(settings: Settings, paths: list[Path], target: Target, prune_mi
     files, report.skipped = discover(paths)
     writer = IndexWriter(settings, rebuild=rebuild)
     try:
-        writer.check_embedder(settings.model.embedder)
+        headings = writer.check_embedder(settings.model.embedder)
         report.repaired = reconcile(writer)
         tokenizer, hard_limit = _embedder_tokenizer(settings.model.embedder)
         chunker, chunker_id = _chunker_and_id(settings, tokenizer, hard_limit)
@@ -181,7 +181,7 @@ def index_corpus(settings: Settings, paths: list[Path], target: Target, prune_mi
             report.skipped += unreadable
             documents = _documents(raws, target, chunker_id, report)
             _count_changes(writer, documents, report)
-            pipeline = _pipeline(writer, chunker, embedder, progress)
+            pipeline = _pipeline(writer, chunker, embedder, headings, progress)
             committing = progress.task("indexing", len(documents))
             step = settings.index.batch_docs
             for start in range(0, len(documents), step):
@@ -192,22 +192,23 @@ def index_corpus(settings: Settings, paths: list[Path], target: Target, prune_mi
         if prune_missing:
             report.removed = prune(writer, slug(target.company), {d.doc_id for d in documents})
         report.files = len(documents)
-        _write_manifest(writer, settings, chunker_id, embedder.loaded, report)
+        _write_manifest(writer, settings, {"id": chunker_id, "heading_weight": headings}, embedder.loaded, report)
     finally:
         writer.close()
     report.seconds = round(time.perf_counter() - started, 2)
     return report
 
 
-def _pipeline(writer: IndexWriter, chunker, embedder: LazyEmbedder, progress: Progress):
-    """Chunk -> embed -> Chroma, deduplicated against the docstore by document hash."""
+def _pipeline(writer: IndexWriter, chunker, embedder: LazyEmbedder, headings: float, progress: Progress):
+    """Chunk -> embed (text plus `headings` x section heading) -> Chroma, deduplicated against the
+    docstore by document hash."""
     from llama_index.core.ingestion import DocstoreStrategy, IngestionPipeline
     from llama_index.vector_stores.chroma import ChromaVectorStore
 
     from memo.ingestion.transforms import ChunkDocuments, EmbedNodes
 
     embedding = progress.task("embedding", 0)
-    embed = EmbedNodes(embedder, on_start=lambda n: progress.grow(embedding, n),
+    embed = EmbedNodes(embedder, headings, on_start=lambda n: progress.grow(embedding, n),
                        on_progress=lambda n: progress.advance(embedding, n))
     return IngestionPipeline(transformations=[ChunkDocuments(chunker), embed],
                              vector_store=ChromaVectorStore(chroma_collection=writer.collection),
@@ -240,7 +241,7 @@ def _count_changes(writer: IndexWriter, documents: list, report: IndexReport) ->
             report.unchanged += 1
 
 
-def _write_manifest(writer: IndexWriter, settings: Settings, chunker_id: str, embedder,
+def _write_manifest(writer: IndexWriter, settings: Settings, vectors: dict, embedder,
                     report: IndexReport) -> None:
     hashes = {doc_id: doc_hash for doc_hash, doc_id in writer.docstore.get_all_document_hashes().items()}
     report.corpus_hash = corpus_hash(hashes)
@@ -248,7 +249,7 @@ def _write_manifest(writer: IndexWriter, settings: Settings, chunker_id: str, em
     old = Manifest.read(writer.manifest_path)
     dimension = embedder.dimension if embedder else (old.dimension if old else 0)
     Manifest(embedder=settings.model.embedder, dimension=dimension,
-             chunker={"id": chunker_id, "chunk_tokens": settings.index.chunk_tokens,
+             chunker={**vectors, "chunk_tokens": settings.index.chunk_tokens,
                       "chunk_overlap": settings.index.chunk_overlap},
              corpus_hash=report.corpus_hash, documents=len(hashes),
              chunks=report.chunks_total).write(writer.manifest_path)

@@ -19,11 +19,22 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from memo.core import notices
 from memo.core.config import Settings
 from memo.core.durable import replacing, write_atomic
 from memo.core.errors import MemoError, NotIndexedError
 
 MANIFEST_VERSION = 1
+# Collection metadata: the embedder, and the heading weight its vectors were built with
+# (index.heading_weight). An index created before heading-aware vectors has no weight stamped: it
+# is searched by cosine on text-only vectors, and stays so until --rebuild.
+EMBEDDER_KEY = "memo_embedder"
+HEADING_KEY = "memo_heading_weight"
+
+
+def heading_weight(collection) -> float:
+    """The heading weight the collection's vectors carry (0 for an index older than the stamp)."""
+    return float((collection.metadata or {}).get(HEADING_KEY, 0.0))
 
 
 def chroma_client(settings: Settings, create: bool):
@@ -113,10 +124,20 @@ class IndexWriter:
         self.manifest_path = self.root / "manifest.json"
         if rebuild:
             self._wipe()
-        self.collection = self.client.get_or_create_collection(
-            collection_name(self.settings), embedding_function=None,
-            configuration={"hnsw": {"space": "cosine"}})
+        self.collection = self._collection()
         self.docstore = self._load_docstore()
+
+    def _collection(self):
+        """The index's collection; a new one is searched by inner product, so that a chunk's text
+        vector plus its share of heading vector scores exactly as the two similarities summed."""
+        name = collection_name(self.settings)
+        try:
+            return self.client.get_collection(name, embedding_function=None)
+        except Exception:  # chromadb raises NotFoundError or ValueError by version: create it
+            pass
+        return self.client.create_collection(
+            name, embedding_function=None, configuration={"hnsw": {"space": "ip"}},
+            metadata={HEADING_KEY: float(self.settings.index.heading_weight)})
 
     def _wipe(self) -> None:
         """Delete the collection through the client (removing the live database folder would leave
@@ -141,19 +162,31 @@ class IndexWriter:
                             f"rerun `memo index` with --rebuild") from None
         return docstore
 
-    def check_embedder(self, embedder: str) -> None:
-        """Refuse to mix embedders: vectors of two models are not comparable.
+    def check_embedder(self, embedder: str) -> float:
+        """Refuse to mix embedders or heading weights: such vectors are not comparable. Returns
+        the heading weight to embed with.
 
-        The embedder is stamped on the Chroma collection itself, so an index on a shared
-        `chroma run` server carries it too.
+        Both are stamped on the Chroma collection itself, so an index on a shared `chroma run`
+        server carries them too.
         """
-        stamped = (self.collection.metadata or {}).get("memo_embedder")
+        metadata = dict(self.collection.metadata or {})
+        stamped = metadata.get(EMBEDDER_KEY)
         if stamped is None:
-            self.collection.modify(metadata={"memo_embedder": embedder})
+            self.collection.modify(metadata={**metadata, EMBEDDER_KEY: embedder})
         elif stamped != embedder:
             raise MemoError(
                 f"index {self.settings.index.name!r} was built with embedder {stamped!r}, not "
                 f"{embedder!r}; set model.embedder back or rerun `memo index` with --rebuild")
+        weight, wanted = heading_weight(self.collection), float(self.settings.index.heading_weight)
+        if HEADING_KEY not in metadata:
+            if wanted:
+                notices.note(f"index {self.settings.index.name!r} predates heading-aware vectors; "
+                             f"rerun `memo index` with --rebuild to re-embed it (better retrieval)")
+        elif weight != wanted:
+            raise MemoError(
+                f"index {self.settings.index.name!r} was built with index.heading_weight {weight:g}, "
+                f"not {wanted:g}; set it back or rerun `memo index` with --rebuild")
+        return weight
 
     def commit(self) -> None:
         """Persist the docstore after a batch whose chunks are in Chroma."""

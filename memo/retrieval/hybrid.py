@@ -1,6 +1,6 @@
-"""Hybrid retrieval: dense (Chroma) and BM25 ranked lists fused by reciprocal rank, filtered by
-company and role, with near-duplicate chunks collapsed. `retrieve` searches; `chunks` lists a
-company's indexed chunks for the layers above (synth, the bench).
+"""Hybrid retrieval: dense (Chroma) and BM25 ranked lists, plus the role's own chunks when a role is
+asked, fused by reciprocal rank, filtered by company and role, with near-duplicate chunks collapsed.
+`retrieve` searches; `chunks` lists a company's indexed chunks for the layers above (synth, the bench).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from memo.core.errors import MemoError, NotIndexedError
 from memo.core.identity import slug
 from memo.core.text import content_words
 from memo.ingestion.embedder import load_embedder
-from memo.ingestion.store import open_collection
+from memo.ingestion.store import EMBEDDER_KEY, open_collection
 from memo.llm.models import pick_device
 from memo.retrieval.bm25 import BM25
 from memo.retrieval.rerank import Reranker
@@ -32,7 +32,7 @@ class Hit:
     title: str
     section: str
     score: float  # reciprocal-rank-fusion score: higher is better
-    dense: float | None  # cosine similarity, when the chunk was in the dense list
+    dense: float | None  # dense similarity (cosine with the text + heading_weight x with its heading)
     bm25: float | None  # BM25 score, when the chunk was in the keyword list
     rerank: float | None = None  # the reranker's score, when one reordered the candidates
 
@@ -68,13 +68,16 @@ def rrf(ranked_lists: list[list[str]], k: int, weights: list[float] | None = Non
     return fused
 
 
+ROLE_DEPTH = 10  # the role list's length: a posting is 5-40 chunks, its best few are what counts
+
+
 class HybridRetriever:
     """Opens the index once (collection, BM25, embedder), then answers `retrieve` calls."""
 
     def __init__(self, settings: Settings, embedder=None):
         self.settings = settings
         self._collection = open_collection(settings)
-        stamped = (self._collection.metadata or {}).get("memo_embedder")
+        stamped = (self._collection.metadata or {}).get(EMBEDDER_KEY)
         if stamped and stamped != settings.model.embedder:
             raise MemoError(f"index {settings.index.name!r} was built with embedder {stamped!r}, "
                             f"not {settings.model.embedder!r}; set model.embedder back or reindex")
@@ -159,11 +162,16 @@ class HybridRetriever:
         k = k or cfg.k
         where, mask = self.scope(company, role)
         depth = min(cfg.candidates, int(mask.sum()))
-        dense_ids, cosine = self._dense(self.embedder.encode_query(query).tolist(), where, mask, depth)
+        vector = self.embedder.encode_query(query).tolist()
+        dense_ids, cosine = self._dense(vector, where, mask, depth)
         keyword = self.bm25.top(query, mask, depth)
         keyword_ids = [self._ids[i] for i, _ in keyword]
         bm25 = {self._ids[i]: s for i, s in keyword}
-        fused = rrf([dense_ids, keyword_ids], cfg.rrf_k, [cfg.dense_weight, cfg.bm25_weight])
+        lists, weights = [dense_ids, keyword_ids], [cfg.dense_weight, cfg.bm25_weight]
+        if role and cfg.role_weight:
+            lists.append(self._role_list(query, vector, company, role, cosine, bm25))
+            weights.append(cfg.role_weight)
+        fused = rrf(lists, cfg.rrf_k, weights)
         ranked = sorted(fused, key=lambda i: (-fused[i], i))
         reranker = self.reranker
         if reranker is None:
@@ -172,6 +180,28 @@ class HybridRetriever:
         for hit, score in zip(candidates, reranker.scores(query, [h.text for h in candidates])):
             hit.rerank = round(score, 4)
         return sorted(candidates, key=lambda h: -h.rerank)[:k]
+
+    def _role_list(self, query: str, vector: list[float], company: str, role: str, cosine: dict,
+                   bm25: dict) -> list[str]:
+        """The role's own chunks, dense and BM25 fused, best `ROLE_DEPTH`: a third list, so that a
+        question asked for a role can find its posting among a large handbook's pages. Their
+        scores join `cosine` and `bm25` (the company-wide lists may not reach them)."""
+        role_key = slug(role)
+        mask = (self._company_keys == slug(company)) & (self._role_keys == role_key) & ~self._is_company_doc
+        depth = min(ROLE_DEPTH, int(mask.sum()))
+        if not depth:
+            return []
+        where = {"$and": [{"company_key": slug(company)}, {"role_key": role_key}]}
+        got = self._collection.query(query_embeddings=[vector], n_results=depth, where=where,
+                                     include=["distances"])
+        dense = list(zip(got["ids"][0], got["distances"][0]))
+        keyword = self.bm25.top(query, mask, depth)
+        for chunk_id, distance in dense:
+            cosine.setdefault(chunk_id, 1.0 - distance)
+        for i, score in keyword:
+            bm25.setdefault(self._ids[i], score)
+        fused = rrf([[i for i, _ in dense], [self._ids[i] for i, _ in keyword]], self.settings.retrieval.rrf_k)
+        return sorted(fused, key=lambda i: (-fused[i], i))[:depth]
 
     def _dense(self, vector: list[float], where: dict, mask: np.ndarray, depth: int) -> tuple[list[str], dict]:
         """Dense ranking within the scope. Chroma's filtered search costs ~10x its plain one

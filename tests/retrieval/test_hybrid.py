@@ -91,3 +91,34 @@ def test_small_company_beside_a_large_one_gets_only_its_own_chunks(memo_env, tmp
     hits = retriever.retrieve("How many days of paid leave does Tidewell offer?", "Acme", k=5)
     assert {h.company for h in hits} == {"Acme"} and len(hits) == 2
     assert hits[0].dense is not None
+
+
+@pytest.mark.parametrize("role, posting", [("Data Scientist", "roles/data-scientist.md"),
+                                           ("Product Designer", "roles/product-designer.md")])
+def test_a_generic_role_question_finds_that_roles_posting(retriever, role, posting):
+    """The role's own chunks are a third fused list: a question that names nothing of the posting
+    still ranks it among the first hits, above the handbook's many pages."""
+    question = "What would I actually spend my days doing if I got this job?"
+    hits = retriever.retrieve(question, "Tidewell", role, k=3)
+    assert posting in [h.source for h in hits]
+    assert all(h.role in ("", role) for h in hits)
+
+
+def test_without_the_role_list_the_posting_competes_alone(retriever):
+    """role_weight 0 is the two-list fusion: the role list's fused score is what lifted it."""
+    import dataclasses
+
+    question = "What would I actually spend my days doing if I got this job?"
+    with_list = retriever.retrieve(question, "Tidewell", "Data Scientist", k=10)
+    base = retriever.settings
+    retriever.settings = dataclasses.replace(base, retrieval=dataclasses.replace(base.retrieval, role_weight=0.0))
+    try:
+        without = retriever.retrieve(question, "Tidewell", "Data Scientist", k=10)
+    finally:
+        retriever.settings = base
+
+    def first_role_rank(hits):
+        return next(rank for rank, h in enumerate(hits) if h.kind == "role")
+
+    assert first_role_rank(with_list) < first_role_rank(without)
+    assert with_list[first_role_rank(with_list)].score > without[first_role_rank(without)].score

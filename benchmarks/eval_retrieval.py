@@ -47,7 +47,7 @@ SWEEP = {
     "no stemming": {"stemming": False},
     "rrf_k 30": {"rrf_k": 30}, "rrf_k 60": {"rrf_k": 60},
     "bm25 weight 0.25": {"bm25_weight": 0.25}, "bm25 weight 0.5": {"bm25_weight": 0.5},
-    "bm25 weight 0.75": {"bm25_weight": 0.75},
+    "bm25 weight 1": {"bm25_weight": 1.0},
     "rrf_k 60, bm25 weight 0.5": {"rrf_k": 60, "bm25_weight": 0.5},
     "depth 20": {"candidates": 20}, "depth 80": {"candidates": 80},
     "dense": {"bm25_weight": 0.0}, "bm25": {"dense_weight": 0.0},
@@ -55,7 +55,7 @@ SWEEP = {
 }
 BEFORE = {"stemming": False, "dense_weight": 1.0, "bm25_weight": 1.0, "rrf_k": 60, "candidates": 40,
           "role_weight": 0.0}
-TODAY_FUSION = {"role_weight": 0.0}  # issue 12's first fusion (stemmed, 1:1, RRF k 10), no role list
+TODAY_FUSION = {"role_weight": 0.0, "bm25_weight": 1.0}  # issue 12's first fusion (stemmed, 1:1, RRF k 10)
 
 
 def configure(parser) -> None:
@@ -203,9 +203,10 @@ def main() -> None:
     for weight, other in twins.items():
         if other is None:
             continue
+        base = other.settings  # run_variant replaces the retriever's settings each time
         for name, overrides in (("before", BEFORE), ("issue 12 fusion", TODAY_FUSION), ("default", {})):
             result["variants"][f"heading {weight:g}: {name}"] = run_variant(
-                other, other.settings, overrides, questions, args.company, args.k)
+                other, base, overrides, questions, args.company, args.k)
     result["variants"]["bm25s"] = bm25s_alone(retriever, questions, args.company, args.k)
     result["machine"] = common.machine()
     print(json.dumps(result) if args.json else table(result, args.k))

@@ -72,7 +72,7 @@ class RetrievalConfig:
     # Reciprocal-rank fusion: each list adds weight / (rrf_k + rank). k 10 (Cormack et al. use 60)
     # had the best sum of MRR and "answer chunk packed" over six dev sets; with heading-aware
     # vectors the dense list carries more, and BM25 at 0.75 raised that sum over nine dev sets
-    # without lowering any set's answer-chunk-packed (0.25 and 0.5 lost the demo's on-call answer)
+    # without lowering any set's answer-chunk-packed (0.25 and 0.5 lost Pinecrest answer chunks)
     # (benchmarks/eval_retrieval.py; benchmarks/README.md, retrieval quality).
     rrf_k: int = 10
     dense_weight: float = 1.0
@@ -85,6 +85,9 @@ class RetrievalConfig:
     reranker: str = ""  # a `memo train-reranker` folder: a cross-encoder reorders the fused candidates
     rerank_depth: int = 20  # candidates the reranker reads (MiniLM-L6: ~45 ms a pair on 2 cores)
     dedup_threshold: float = 0.8  # word-shingle Jaccard above which two chunks are one
+    # Embed queries with numpy + tokenizers for BERT embedders like the packaged MiniLM (the
+    # same vectors, without importing sentence-transformers: ~10 s off a cold `memo search`).
+    light_query: bool = True
 
 
 @dataclass

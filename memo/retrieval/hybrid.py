@@ -18,6 +18,7 @@ from memo.ingestion.embedder import load_embedder
 from memo.ingestion.store import EMBEDDER_KEY, open_collection
 from memo.llm.models import pick_device
 from memo.retrieval.bm25 import BM25
+from memo.retrieval.query_encoder import QueryEncoder, supported
 from memo.retrieval.rerank import Reranker
 
 
@@ -92,6 +93,7 @@ class HybridRetriever:
         self._lexical: dict[bool, BM25] = {}
         self._companies = {m.get("company_key", ""): m.get("company", "") for m in self._metas}
         self._embedder = embedder
+        self._light: QueryEncoder | None = None
         self._reranker: Reranker | None = None
 
     @property
@@ -114,10 +116,21 @@ class HybridRetriever:
 
     @property
     def embedder(self):
-        """Loaded on the first query, so a refused question costs no model load."""
+        """The sentence-transformers embedder (batches of texts: synth, the reranker's mining),
+        loaded on first use."""
         if self._embedder is None:
             self._embedder = load_embedder(self.settings)
         return self._embedder
+
+    @property
+    def query_encoder(self):
+        """What embeds a query: the embedder when one is loaded or given, else the light path
+        (`query_encoder.py`, no sentence-transformers import) for the embedders it runs. Loaded
+        on the first query, so a refused question costs no model load."""
+        if self._embedder is None and self._light is None and self.settings.retrieval.light_query \
+                and supported(self.settings.model.embedder):
+            self._light = QueryEncoder(self.settings.model.embedder)
+        return self._light or self.embedder
 
     def companies(self) -> dict[str, str]:
         """Indexed companies, key -> name as given (read once when the retriever opens)."""
@@ -162,7 +175,7 @@ class HybridRetriever:
         k = k or cfg.k
         where, mask = self.scope(company, role)
         depth = min(cfg.candidates, int(mask.sum()))
-        vector = self.embedder.encode_query(query).tolist()
+        vector = self.query_encoder.encode_query(query).tolist()
         dense_ids, cosine = self._dense(vector, where, mask, depth)
         keyword = self.bm25.top(query, mask, depth)
         keyword_ids = [self._ids[i] for i, _ in keyword]

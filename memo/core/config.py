@@ -52,9 +52,10 @@ class IndexConfig:
     batch_docs: int = 64  # documents per commit: a kill loses at most one batch of work
     embed_batch: int = 16  # texts per pass, length-sorted; bigger batches overflow CPU caches (bench_embed)
     # A chunk's vector is its text's embedding plus this share of its section heading's (searched by
-    # inner product). Headings summarise their section, often as the very question asked: 0.3 had
-    # the best hit@5 and MRR over six dev sets, paraphrased FAQ MRR +0.09..+0.16 (eval_retrieval.py).
-    # Fixed when an index is created (stamped on it); changing it needs --rebuild. 0 = text only.
+    # inner product). Headings summarise their section, often as the very question asked: 0.2-0.3
+    # led a sweep over six dev sets, and with 0.3 the reworded TTS FAQ's answer chunk is packed for
+    # 14 of 27 questions instead of 9 (benchmarks/README.md, heading-aware vectors). Fixed when an
+    # index is created (stamped on it); changing it needs --rebuild. 0 = text only.
     heading_weight: float = 0.3
 
 

@@ -66,12 +66,13 @@ def _busy_seconds() -> float:
     return (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")  # minus idle, iowait
 
 
-_STARTED = (time.perf_counter(), _busy_seconds(), sum(os.times()[:2]))
+_STARTED = (time.perf_counter(), _busy_seconds(), sum(os.times()[:4]))
 
 
 def machine() -> dict:
     """What the numbers were measured on, and how busy it was: `other_cores` is how many cores
-    other processes kept busy on average during the run (they slow every timing down)."""
+    other processes (not this benchmark or its own waited-for children) kept busy on average
+    during the run (they slow every timing down)."""
     model = platform.processor()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -83,7 +84,7 @@ def machine() -> dict:
     import torch
 
     wall = time.perf_counter() - _STARTED[0]
-    others = (_busy_seconds() - _STARTED[1]) - (sum(os.times()[:2]) - _STARTED[2])
+    others = (_busy_seconds() - _STARTED[1]) - (sum(os.times()[:4]) - _STARTED[2])
     return {"cpus": os.cpu_count(), "cpu": model, "torch_threads": torch.get_num_threads(),
             "other_cores": round(max(0.0, others) / wall, 2), "loadavg_1m": round(os.getloadavg()[0], 2),
             "date": time.strftime("%Y-%m-%d")}

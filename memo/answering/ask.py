@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from memo.answering.citations import citations
+from memo.answering.citations import citations, recite
 from memo.core.config import Settings
 from memo.core.errors import MemoError
 from memo.core.identity import company_corpus_hash
@@ -141,6 +141,8 @@ class Answerer:
         """The Answer for generated `text`: the final answer split from its quoted reasoning, and
         its citations checked against the `contexts` the model was shown."""
         reasoning, final = split_answer(text, question)
+        texts = [c["text"] for c in contexts]
+        reasoning, final = recite(reasoning, texts, question), recite(final, texts, question)
         cited, invalid = citations(final, contexts, question) if contexts else ([], [])
         return Answer(question=question, mode=mode, model=model, company=company, role=role, answer=final,
                       citations=cited, invalid_citations=invalid, contexts=contexts,

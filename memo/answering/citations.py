@@ -1,7 +1,10 @@
 """Citations in an answer: the [n] markers the model wrote, checked against the documents it had.
 
 When a small model cites nothing, each answer sentence is attributed to the document it overlaps
-most (marked `attributed`), so a grounded answer always shows where its facts came from.
+most (marked `attributed`), so a grounded answer always shows where its facts came from. When it
+cites a document that does not hold the sentence's words while another one does, `recite` points
+the marker at that other document (the 135M reader often numbered the right quote with its
+neighbour's number).
 """
 
 from __future__ import annotations
@@ -43,6 +46,45 @@ def attribute(answer: str, texts: Sequence[str], question: str = "", min_overlap
         if best is not None and overlaps[best] >= min_overlap and best + 1 not in found:
             found.append(best + 1)
     return found
+
+
+_QUOTED = re.compile(r"##begin_quote##(.*?)(?:##end_quote##|$)", re.S)
+
+
+def _support(sentence: str, doc_words: list[set], echoed: set) -> list[float]:
+    """The share of the sentence's own content words (not the question's, not citation numbers;
+    only the quoted words of a quoting sentence) that each document holds."""
+    quoted = " ".join(_QUOTED.findall(sentence))
+    words = set(content_words(_MARKER.sub(" ", quoted or sentence))) - echoed
+    if len(words) < 3:
+        return []
+    return [len(words & doc) / len(words) for doc in doc_words]
+
+
+def recite(text: str, texts: Sequence[str], question: str = "", min_overlap: float = 0.5) -> str:
+    """`text` with each single-document marker [n] of a sentence moved to the document that holds
+    the sentence's words, when document n holds under `min_overlap` of them and another holds at
+    least that much (the best such document). Other markers are left as written."""
+    doc_words = [set(content_words(t)) for t in texts]
+    echoed = set(content_words(question))
+    for sentence in split_sentences(text):
+        numbers = [int(m.group(1)) for m in _MARKER.finditer(sentence) if m.group(1).isdigit()]
+        support = _support(sentence, doc_words, echoed) if numbers else []
+        if not support:
+            continue
+        best = max(range(len(support)), key=support.__getitem__)
+        moved = sentence
+        for n in set(numbers):
+            if 1 <= n <= len(support) and support[n - 1] < min_overlap <= support[best] and best + 1 != n:
+                moved = moved.replace(f"[{n}]", f"[{best + 1}]")
+        if moved != sentence:
+            text = text.replace(sentence, moved, 1)
+    return text
+
+
+def renumbered(streamed: str, final: str) -> bool:
+    """Is `final` the `streamed` text with only its citation numbers changed (by `recite`)?"""
+    return streamed.strip() != final.strip() and _MARKER.sub("[]", streamed).strip() == _MARKER.sub("[]", final).strip()
 
 
 def citations(answer: str, sources: Sequence[dict], question: str = "") -> tuple[list[dict], list[int]]:

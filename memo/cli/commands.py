@@ -79,7 +79,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
     MEMO_API_KEY or OPENAI_API_KEY.
     """
     from memo.answering.ask import ask
-    from memo.cli.render import print_adapter_answer, print_sources
+    from memo.answering.citations import renumbered
+    from memo.cli.render import print_adapter_answer, print_renumbered, print_sources
     from memo.llm.adapter import adapter_profile, resolve_adapter
 
     local_adapter = resolve_adapter(args.adapter) if args.adapter and not args.endpoint else None
@@ -101,9 +102,12 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if args.json:
         print_json(answer.as_dict())
     else:
-        replaced = bool(answer.reasoning) and "".join(streamed).strip() != answer.answer
-        if not streamed or replaced:  # no final answer came, or it echoed the question: the quoted
-            if streamed:              # evidence is the answer (memo.llm.prompt.split_answer)
+        said = "".join(streamed)
+        replaced = bool(answer.reasoning) and said.strip() != answer.answer
+        if replaced and renumbered(said, answer.answer):  # the stream cited a neighbour's number
+            print_renumbered(answer)
+        elif not streamed or replaced:  # no final answer came, or it echoed the question: the quoted
+            if streamed:                # evidence is the answer (memo.llm.prompt.split_answer)
                 print()
             print_adapter_answer(answer)
         print()

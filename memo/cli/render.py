@@ -124,6 +124,14 @@ def print_adapter_answer(answer) -> None:
     console.print(answer.answer, markup=False, end="")
 
 
+def print_renumbered(answer) -> None:
+    """The final answer again, its citations pointing at the documents that hold its words."""
+    console = _console()
+    console.print()
+    console.print("citations renumbered to the documents quoted:", style="dim", markup=False)
+    console.print(answer.answer, markup=False, end="")
+
+
 def print_verdicts(summary: dict) -> None:
     """What the bench found, in words: the sample, each pair's verdict on the answer metrics that
     matter most, and every arm's degenerate-answer rate."""

@@ -82,11 +82,6 @@ def recite(text: str, texts: Sequence[str], question: str = "", min_overlap: flo
     return text
 
 
-def renumbered(streamed: str, final: str) -> bool:
-    """Is `final` the `streamed` text with only its citation numbers changed (by `recite`)?"""
-    return streamed.strip() != final.strip() and _MARKER.sub("[]", streamed).strip() == _MARKER.sub("[]", final).strip()
-
-
 def citations(answer: str, sources: Sequence[dict], question: str = "") -> tuple[list[dict], list[int]]:
     """(valid citations with their sources, invalid numbers) for an answer over `sources`."""
     numbers = cited_numbers(answer)

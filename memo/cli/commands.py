@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from memo.cli.common import (
@@ -79,8 +80,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     MEMO_API_KEY or OPENAI_API_KEY.
     """
     from memo.answering.ask import ask
-    from memo.answering.citations import renumbered
-    from memo.cli.render import print_adapter_answer, print_renumbered, print_sources
+    from memo.cli.render import print_answer, print_sources, streaming
     from memo.llm.adapter import adapter_profile, resolve_adapter
 
     local_adapter = resolve_adapter(args.adapter) if args.adapter and not args.endpoint else None
@@ -88,28 +88,16 @@ def cmd_ask(args: argparse.Namespace) -> int:
     settings = settings_from(args, **{"model.profile": profile, "model.llm": args.llm,
                                       "generation.max_new_tokens": args.max_new_tokens,
                                       "index.chroma_url": args.chroma_url})
-    streamed: list[str] = []
-
-    def stream(text: str) -> None:  # an adapter's quoted reasoning is held back, its answer streams
-        streamed.append(text)
-        print(text, end="", flush=True)
-
-    answer = ask(settings, args.question, args.company, args.role, args.mode, adapter=args.adapter,
-                 endpoint=args.endpoint, served_model=args.model, timeout=args.timeout,
-                 on_text=None if args.json else stream)
+    with streaming(not args.json and sys.stdout.isatty()) as on_text:
+        answer = ask(settings, args.question, args.company, args.role, args.mode, adapter=args.adapter,
+                     endpoint=args.endpoint, served_model=args.model, timeout=args.timeout,
+                     on_text=None if args.json else on_text)
     for warning in answer.warnings:  # also in --json; on stderr through the one notice path
         notices.warn(warning)
     if args.json:
         print_json(answer.as_dict())
     else:
-        said = "".join(streamed)
-        replaced = bool(answer.reasoning) and said.strip() != answer.answer
-        if replaced and renumbered(said, answer.answer):  # the stream cited a neighbour's number
-            print_renumbered(answer)
-        elif not streamed or replaced:  # no final answer came, or it echoed the question: the quoted
-            if streamed:                # evidence is the answer (memo.llm.prompt.split_answer)
-                print()
-            print_adapter_answer(answer)
+        print_answer(answer)
         print()
         print_sources(answer)
     return 0

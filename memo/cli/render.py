@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 
@@ -116,19 +118,34 @@ def print_reranker_report(report) -> None:
                   f"{report.seconds:.0f} s", markup=True)
 
 
-def print_adapter_answer(answer) -> None:
-    """An adapter's answer: its quoted reasoning dimmed, then the final answer."""
+@contextmanager
+def streaming(live: bool) -> Iterator[Callable[[str], None]]:
+    """A stream callback. On a terminal (`live`) it shows the generated text as it arrives, dimmed,
+    in a live area cleared when generation ends, so that what stays on screen is the composed
+    answer, whose framing, quotes and citations memo may have changed; elsewhere it shows nothing
+    (the answer is printed once composed), though generation still streams."""
+    if not live:
+        yield lambda text: None
+        return
+    from rich.live import Live
+    from rich.text import Text
+
+    shown = Text(style="dim")
+    with Live(shown, console=_console(), transient=True, refresh_per_second=8) as show:
+        def add(text: str) -> None:
+            shown.append(text)
+            show.update(shown)
+
+        yield add
+
+
+def print_answer(answer) -> None:
+    """The composed answer: an adapter's quoted reasoning dimmed (its quote markers shown as
+    quotation marks), then the final answer."""
     console = _console()
     if answer.reasoning:
-        console.print(answer.reasoning, style="dim", markup=False)
-    console.print(answer.answer, markup=False, end="")
-
-
-def print_renumbered(answer) -> None:
-    """The final answer again, its citations pointing at the documents that hold its words."""
-    console = _console()
-    console.print()
-    console.print("citations renumbered to the documents quoted:", style="dim", markup=False)
+        reasoning = answer.reasoning.replace("##begin_quote##", "\u201c").replace("##end_quote##", "\u201d")
+        console.print(reasoning, style="dim", markup=False)
     console.print(answer.answer, markup=False, end="")
 
 

@@ -132,7 +132,9 @@ def test_adapter_answers_show_the_final_answer_and_keep_the_reasoning(ask_env, a
 
     assert main(args) == 0
     out = capsys.readouterr().out
-    assert out.index("##begin_quote##") < out.index("I would get 25 days a year [1].") < out.index("Sources")
+    quoted = "Document [1] says \u201cTidewell offers 25 days of paid leave.\u201d"  # markers shown as quotes
+    assert out.index(quoted) < out.index("I would get 25 days a year [1].") < out.index("Sources")
+    assert "##begin_quote##" not in out and out.count("I would get 25 days a year [1].") == 1
 
 
 @pytest.mark.parametrize("template", ["chatml", "llama2"])

@@ -69,7 +69,10 @@ def rrf(ranked_lists: list[list[str]], k: int, weights: list[float] | None = Non
     return fused
 
 
-ROLE_DEPTH = 1  # the role list: its single best chunk (depth 1 beat 2, 3 and 10 on the dev sets: benchmarks/README.md)
+# The role list is the role's best chunk: the dense list's first within the role, or BM25's when it
+# weighs more (fusing each list's best 10 instead, or keeping 2, 3 or 10 chunks, ranked the
+# postings lower on the dev sets: benchmarks/README.md).
+ROLE_DEPTH = 1
 
 
 class HybridRetriever:
@@ -196,9 +199,10 @@ class HybridRetriever:
 
     def _role_list(self, query: str, vector: list[float], company: str, role: str, cosine: dict,
                    bm25: dict) -> list[str]:
-        """The role's own chunks, dense and BM25 fused, best `ROLE_DEPTH`: a third list, so that a
-        question asked for a role can find its posting among a large handbook's pages. Their
-        scores join `cosine` and `bm25` (the company-wide lists may not reach them)."""
+        """The role's own chunks, dense and BM25 fused (weighted as the main lists), best
+        `ROLE_DEPTH`: a third list, so that a question asked for a role can find its posting among
+        a large handbook's pages. Their scores join `cosine` and `bm25` (the company-wide lists
+        may not reach them)."""
         role_key = slug(role)
         mask = (self._company_keys == slug(company)) & (self._role_keys == role_key) & ~self._is_company_doc
         depth = min(ROLE_DEPTH, int(mask.sum()))
@@ -213,7 +217,9 @@ class HybridRetriever:
             cosine.setdefault(chunk_id, 1.0 - distance)
         for i, score in keyword:
             bm25.setdefault(self._ids[i], score)
-        fused = rrf([[i for i, _ in dense], [self._ids[i] for i, _ in keyword]], self.settings.retrieval.rrf_k)
+        cfg = self.settings.retrieval
+        fused = rrf([[i for i, _ in dense], [self._ids[i] for i, _ in keyword]], cfg.rrf_k,
+                    [cfg.dense_weight, cfg.bm25_weight])
         return sorted(fused, key=lambda i: (-fused[i], i))[:depth]
 
     def _dense(self, vector: list[float], where: dict, mask: np.ndarray, depth: int) -> tuple[list[str], dict]:

@@ -69,9 +69,10 @@ def rrf(ranked_lists: list[list[str]], k: int, weights: list[float] | None = Non
     return fused
 
 
-# The role list is the role's best chunk: the dense list's first within the role, or BM25's when it
-# weighs more (fusing each list's best 10 instead, or keeping 2, 3 or 10 chunks, ranked the
-# postings lower on the dev sets: benchmarks/README.md).
+# The role list is the role's best chunk: the first of the role's dense and BM25 lists, the earlier
+# one in the posting when they differ (a posting opens with what the role is). Weighting dense
+# first, fusing each list's best 10, or keeping 2, 3 or 10 chunks ranked the postings lower on the
+# dev sets (benchmarks/README.md).
 ROLE_DEPTH = 1
 
 
@@ -199,8 +200,8 @@ class HybridRetriever:
 
     def _role_list(self, query: str, vector: list[float], company: str, role: str, cosine: dict,
                    bm25: dict) -> list[str]:
-        """The role's own chunks, dense and BM25 fused (weighted as the main lists), best
-        `ROLE_DEPTH`: a third list, so that a question asked for a role can find its posting among
+        """The role's own chunks, dense and BM25 fused, best `ROLE_DEPTH` (ties to the earlier
+        chunk of the posting): a third list, so that a question asked for a role can find its posting among
         a large handbook's pages. Their scores join `cosine` and `bm25` (the company-wide lists
         may not reach them)."""
         role_key = slug(role)
@@ -217,10 +218,9 @@ class HybridRetriever:
             cosine.setdefault(chunk_id, 1.0 - distance)
         for i, score in keyword:
             bm25.setdefault(self._ids[i], score)
-        cfg = self.settings.retrieval
-        fused = rrf([[i for i, _ in dense], [self._ids[i] for i, _ in keyword]], cfg.rrf_k,
-                    [cfg.dense_weight, cfg.bm25_weight])
-        return sorted(fused, key=lambda i: (-fused[i], i))[:depth]
+        fused = rrf([[i for i, _ in dense], [self._ids[i] for i, _ in keyword]], self.settings.retrieval.rrf_k)
+        opening = {i: self._metas[self._position[i]].get("chunk", 0) for i in fused}
+        return sorted(fused, key=lambda i: (-fused[i], opening[i], i))[:depth]
 
     def _dense(self, vector: list[float], where: dict, mask: np.ndarray, depth: int) -> tuple[list[str], dict]:
         """Dense ranking within the scope. Chroma's filtered search costs ~10x its plain one

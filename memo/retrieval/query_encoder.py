@@ -35,9 +35,9 @@ def supported(name: str) -> bool:
         if not all((folder / f).is_file() for f in _FILES):
             return False
         config = _read_json(folder / "config.json")
-        modules = tuple(m["type"] for m in _read_json(folder / "modules.json"))
-        pooling = next((folder / m["path"] / "config.json" for m in _read_json(folder / "modules.json")
-                        if m["type"].endswith("Pooling")), None)
+        listed = _read_json(folder / "modules.json")
+        modules = tuple(m["type"] for m in listed)
+        pooling = next((folder / m["path"] / "config.json" for m in listed if m["type"].endswith("Pooling")), None)
         mean = pooling is not None and pooling.is_file() and _mean_pooling(_read_json(pooling))
     except (OSError, ValueError, KeyError, TypeError):
         return False

@@ -250,6 +250,9 @@ def isolate(mp: pytest.MonkeyPatch, home: Path) -> None:
     for var in [v for v in os.environ if v.startswith("MEMO_")]:
         mp.delenv(var)
     mp.setenv("MEMO_HOME", str(home))
+    # Commands answer in-process: a warm process per test home would outlive the test.
+    # tests/serving/test_daemon.py turns it on and stops it.
+    mp.setenv("MEMO_DAEMON_ENABLED", "false")
     mp.setenv("HF_HUB_OFFLINE", "1")
     mp.setenv("TRANSFORMERS_OFFLINE", "1")
     mp.setenv("ANONYMIZED_TELEMETRY", "False")

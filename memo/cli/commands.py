@@ -10,6 +10,7 @@ from memo.cli.common import (
     Adder,
     add_common,
     add_model,
+    add_no_daemon,
     add_reranker,
     add_scope,
     print_json,
@@ -56,9 +57,10 @@ def cmd_search(args: argparse.Namespace) -> int:
     are collapsed.
     """
     from memo.cli.render import print_hits
-    from memo.retrieval.hybrid import search
+    from memo.serving.daemon_client import search
 
-    settings = settings_from(args, **{"retrieval.k": args.k, "index.chroma_url": args.chroma_url})
+    settings = settings_from(args, **{"retrieval.k": args.k, "index.chroma_url": args.chroma_url,
+                                      "daemon.enabled": False if args.no_daemon else None})
     hits = search(settings, args.query, args.company, args.role, args.k)
     if args.json:
         print_json([hit.as_dict() for hit in hits])
@@ -79,15 +81,16 @@ def cmd_ask(args: argparse.Namespace) -> int:
     name, each found from the server's model list when it serves only one; the key comes from
     MEMO_API_KEY or OPENAI_API_KEY.
     """
-    from memo.answering.ask import ask
     from memo.cli.render import print_answer, print_sources, streaming
     from memo.llm.adapter import adapter_profile, resolve_adapter
+    from memo.serving.daemon_client import ask
 
     local_adapter = resolve_adapter(args.adapter) if args.adapter and not args.endpoint else None
     profile = args.profile or (adapter_profile(local_adapter) if local_adapter else None)
     settings = settings_from(args, **{"model.profile": profile, "model.llm": args.llm,
                                       "generation.max_new_tokens": args.max_new_tokens,
-                                      "index.chroma_url": args.chroma_url})
+                                      "index.chroma_url": args.chroma_url,
+                                      "daemon.enabled": False if args.no_daemon else None})
     with streaming(not args.json and sys.stdout.isatty()) as on_text:
         answer = ask(settings, args.question, args.company, args.role, args.mode, adapter=args.adapter,
                      endpoint=args.endpoint, served_model=args.model, timeout=args.timeout,
@@ -140,6 +143,7 @@ def add_index_commands(add: Adder) -> None:
     add_scope(search)
     add_reranker(search)
     search.add_argument("--k", type=int, metavar="N", help="hits to show (default 5)")
+    add_no_daemon(search)
     add_common(search)
 
 
@@ -160,6 +164,7 @@ def add_ask_command(add: Adder) -> None:
     ask.add_argument("--timeout", type=float, default=120.0, metavar="S", help="endpoint request timeout")
     add_model(ask)
     ask.add_argument("--max-new-tokens", type=int, metavar="N", help="answer length budget")
+    add_no_daemon(ask)
     add_common(ask)
 
 

@@ -57,3 +57,8 @@ def add_reranker(parser: argparse.ArgumentParser) -> None:
 def add_model(parser: argparse.ArgumentParser, what: str = "model weights") -> None:
     parser.add_argument("--profile", help="model profile: smollm2-135m (default) or llama-2-7b-chat")
     parser.add_argument("--llm", metavar="PATH", help=f"{what} (folder or hub id) for the profile")
+
+
+def add_no_daemon(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--no-daemon", action="store_true", help="load the index and model in this "
+                        "process instead of the warm memo process (daemon.enabled = false)")

@@ -1,4 +1,4 @@
-"""The serving commands of the CLI: `memo serve` and `memo doctor`."""
+"""The serving commands of the CLI: `memo serve`, `memo doctor` and `memo daemon`."""
 
 from __future__ import annotations
 
@@ -58,7 +58,40 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_daemon(args: argparse.Namespace) -> int:
+    """Show or stop the warm memo process that answers `memo ask` and `memo search`.
+
+    The first `ask` or `search` starts it; it keeps this MEMO_HOME's index and models loaded, so
+    later commands skip loading them, and exits after `daemon.idle_timeout` seconds (900) without
+    a request. It listens only for this user (a Unix socket in a private folder). `--no-daemon`
+    on a command, or `daemon.enabled = false`, answers in-process instead.
+    """
+    from memo.serving.daemon_client import log_path, status, stop
+
+    settings = settings_from(args)
+    if args.action == "stop":
+        stopped = stop(settings)
+        if args.json:
+            print_json({"stopped": stopped})
+        else:
+            print("memo: the warm process stopped" if stopped else "memo: no warm process was running")
+        return 0
+    info = status(settings)
+    if args.json:
+        print_json({"running": info is not None, **(info or {})})
+    elif info is None:
+        print("memo: no warm process is running (the next `memo ask` or `memo search` starts one)")
+    else:
+        print(f"memo: warm process {info['pid']}, up {info['uptime_s']:.0f} s, {info['requests']} requests; "
+              f"indexes: {', '.join(info['indexes']) or 'none'}; models: {', '.join(info['models']) or 'none'}; "
+              f"exits after {info['idle_timeout_s']:.0f} s idle; log: {log_path(settings.home)}")
+    return 0
+
+
 def add_serving_commands(add: Adder) -> None:
+    daemon = add("daemon", cmd_daemon)
+    daemon.add_argument("action", nargs="?", default="status", choices=["status", "stop"])
+    add_common(daemon, chroma=False, index=False)
     for name, func in (("serve", cmd_serve), ("doctor", cmd_doctor)):
         sub = add(name, func)
         sub.add_argument("--adapter", action="append", default=[], metavar="NAME=DIR",

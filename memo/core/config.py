@@ -106,6 +106,18 @@ class GenerationConfig:
     # (memo.llm.quote_copy): the reader's made-up quotes were 41 of 71 before.
     copy_quotes: bool = True
     context_length: int = 0  # 0 = the profile's
+    # One greedy answer decodes through memo.llm.fast_decode (numpy, 2.7x transformers' tokens/s
+    # on a 2-core CPU; benchmarks/bench_decode.py); false = transformers' generate, the reference.
+    fast_decode: bool = True
+
+
+@dataclass
+class DaemonConfig:
+    # `memo ask` and `memo search` are answered by a warm memo process that keeps the index, the
+    # query encoder and the model loaded (memo.serving.daemon): the first command starts it, later
+    # ones skip the 3-10 s of loading. false = every command loads everything itself.
+    enabled: bool = True
+    idle_timeout: float = 900.0  # seconds without a request after which the warm process exits
 
 
 SECTIONS = {
@@ -114,6 +126,7 @@ SECTIONS = {
     "retrieval": RetrievalConfig,
     "generation": GenerationConfig,
     "train": TrainConfig,
+    "daemon": DaemonConfig,
 }
 
 
@@ -125,6 +138,7 @@ class Settings:
     retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
     generation: GenerationConfig = field(default_factory=GenerationConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    daemon: DaemonConfig = field(default_factory=DaemonConfig)
     source: str = "defaults"  # the TOML file read, for `memo config`
 
     @property
@@ -140,6 +154,18 @@ class Settings:
         for name in SECTIONS:
             out[name] = dataclasses.asdict(getattr(self, name))
         return out
+
+
+def settings_from_dict(data: dict[str, Any]) -> Settings:
+    """The Settings that `as_dict` wrote (how a command hands its settings to the warm process)."""
+    settings = Settings(home=Path(data["home"]), source=data.get("source", "defaults"))
+    try:
+        for name, kind in SECTIONS.items():
+            setattr(settings, name, kind(**data.get(name, {})))
+    except TypeError as exc:
+        raise MemoError(f"settings from another memo version ({exc})") from None
+    _validate(settings)
+    return settings
 
 
 def _coerce(value: Any, kind: str, where: str, text: bool) -> Any:
@@ -261,6 +287,7 @@ def _validate(settings: Settings) -> None:
         ("generation.top_p", 0 < settings.generation.top_p <= 1, "in (0, 1]"),
         ("generation.loop_ngram", settings.generation.loop_ngram in (0, *range(2, 17)), "0 (off) or 2 to 16"),
         ("generation.context_length", settings.generation.context_length >= 0, "0 or more"),
+        ("daemon.idle_timeout", settings.daemon.idle_timeout > 0, "positive (seconds)"),
     ]
     for name, ok, expected in checks:
         if not ok:

@@ -59,6 +59,15 @@ def chroma_client(settings: Settings, create: bool):
     return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
 
 
+def forget_clients() -> None:
+    """Chroma keeps one client per path for the life of a process, and through it does not see
+    what another process (`memo index`) wrote since: forget them, so that the next open reads the
+    index as it is now (the warm process does this before reopening a changed index)."""
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    SharedSystemClient.clear_system_cache()
+
+
 def collection_name(settings: Settings) -> str:
     return f"memo_{settings.index.name}"
 

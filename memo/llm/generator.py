@@ -14,6 +14,7 @@ from pathlib import Path
 
 from memo.core.config import GenerationConfig, Settings
 from memo.core.profiles import get_profile
+from memo.llm.fast_decode import NumpyLlama, greedy, supported
 from memo.llm.adapter import attach, check_base, check_template, read_adapter
 from memo.llm.loop_guard import LoopGuard
 from memo.llm.models import LoadedLLM, llm_path, load_llm
@@ -50,10 +51,14 @@ class Decoding:
 
 
 class LocalGenerator:
-    def __init__(self, llm: LoadedLLM, template: str, context_length: int):
+    def __init__(self, llm: LoadedLLM, template: str, context_length: int, fast_decode: bool = False):
+        """`fast_decode`: decode one greedy answer with memo.llm.fast_decode where the model allows
+        (built on first use); batches and sampling always decode through transformers."""
         self.llm = llm
         self.template = template
         self.context_length = context_length
+        self.fast_decode = fast_decode
+        self._fast = None
 
     @property
     def name(self) -> str:
@@ -68,8 +73,11 @@ class LocalGenerator:
 
         tokenizer = self.llm.tokenizer
         ids = encode(tokenizer, render(tokenizer, self.template, messages))
-        input_ids = torch.tensor([ids], device=self.llm.device)
         streamer = callback_streamer(tokenizer, on_text) if on_text else None
+        fast = self.fast_decoder(decoding)
+        if fast is not None:
+            return self._generate_fast(fast, ids, decoding, streamer)
+        input_ids = torch.tensor([ids], device=self.llm.device)
         with torch.inference_mode():
             output = self.llm.model.generate(
                 input_ids=input_ids, attention_mask=torch.ones_like(input_ids),
@@ -77,6 +85,30 @@ class LocalGenerator:
                 streamer=streamer, logits_processor=_guard(tokenizer, len(ids), decoding),
                 **decoding.generate_kwargs())
         return tokenizer.decode(output[0, len(ids):], skip_special_tokens=True).strip()
+
+    def fast_decoder(self, decoding: Decoding):
+        """The numpy decoder for this greedy decoding, or None where transformers decodes."""
+        if not self.fast_decode or decoding.temperature > 0 or not supported(self.llm.model):
+            return None
+        if self._fast is None:
+            self._fast = NumpyLlama(self.llm.model)
+        return self._fast
+
+    def _generate_fast(self, fast, ids: list[int], decoding: Decoding, streamer) -> str:
+        """`generate` through memo.llm.fast_decode: the same processors in the same order as
+        transformers' generate (repetition penalty, then memo's)."""
+        import torch
+
+        tokenizer = self.llm.tokenizer
+        processors = _guard(tokenizer, len(ids), decoding)
+        if streamer is not None:
+            streamer.put(torch.tensor(ids))  # the prompt, which the streamer skips
+        on_token = (lambda token: streamer.put(torch.tensor([token]))) if streamer is not None else None
+        new = greedy(fast, ids, decoding.max_new_tokens, _stop_ids(tokenizer), decoding.repetition_penalty,
+                     processors, on_token)
+        if streamer is not None:
+            streamer.end()
+        return tokenizer.decode(new, skip_special_tokens=True).strip()
 
     def generate_batch(self, conversations: list[list[dict[str, str]]], decoding: Decoding,
                        batch_size: int = 8, on_done: Callable[[int], None] | None = None) -> list[str]:
@@ -176,4 +208,4 @@ def load_generator(settings: Settings, adapter: Path | None = None) -> LocalGene
         check_base(info, adapter, llm.path)
         llm.model = attach(llm.model, adapter)
         llm.name = f"{llm.name}+{adapter.name}"
-    return LocalGenerator(llm, template, context_length(settings))
+    return LocalGenerator(llm, template, context_length(settings), settings.generation.fast_decode)

@@ -1,0 +1,211 @@
+"""The warm memo process: it holds the opened index (Chroma, BM25, the query encoder) and the
+loaded models, and answers `memo search` and `memo ask` for one MEMO_HOME, so that only the first
+command of a session pays for loading them (the way Ollama and language servers work).
+
+    python -m memo.serving.daemon MEMO_HOME      (started by memo.serving.daemon_client)
+
+It listens on the home's Unix socket in a folder only its user may enter, answers one request at
+a time, and exits after `daemon.idle_timeout` seconds without one, on `memo daemon stop`, or when
+a command runs other memo code (a `stale` reply; the command then starts a fresh process). An
+index is reopened when `memo index` has committed to it since (its manifest and docstore change).
+Its log, with the traceback of anything unexpected, is MEMO_HOME/logs/daemon.log.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import socket
+import sys
+import time
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+from memo.answering.ask import Answerer, resolve_mode
+from memo.core import notices
+from memo.core.config import Settings, settings_from_dict
+from memo.core.errors import MemoError
+from memo.ingestion.store import forget_clients
+from memo.llm.adapter import resolve_adapter
+from memo.llm.generator import load_generator
+from memo.retrieval.hybrid import HybridRetriever
+from memo.serving.daemon_client import code_stamp, socket_path
+
+LOG = logging.getLogger("memo.daemon")
+MAX_MODELS = 2  # loaded models kept (base + one adapter); each SmolLM2 copy is ~1.1 GB with fast decode
+
+
+class Stop(Exception):
+    """Raised by a request that ends the process (stop, or a stale command)."""
+
+
+class Warm:
+    """The loaded state, keyed by what it depends on, and one handler per operation."""
+
+    def __init__(self):
+        self.started = time.time()
+        self.stamp = code_stamp()
+        self.retrievers: dict[tuple, tuple[tuple, HybridRetriever]] = {}
+        self.generators: OrderedDict[tuple, Any] = OrderedDict()
+        self.served = 0
+        self.idle_timeout = 900.0  # the latest request's daemon.idle_timeout
+
+    def retriever(self, settings: Settings) -> HybridRetriever:
+        """The index's retriever, reopened when the index changed since it was opened."""
+        key = (str(settings.index_dir), settings.index.chroma_url, settings.model.embedder)
+        generation = _index_generation(settings.index_dir)
+        held = self.retrievers.get(key)
+        if held is None or held[0] != generation:
+            if held is not None:
+                forget_clients()
+            held = (generation, HybridRetriever(settings))
+            self.retrievers[key] = held
+        held[1].settings = settings  # this request's retrieval settings
+        return held[1]
+
+    def generator(self, settings: Settings, adapter: Path | None):
+        model = settings.model
+        key = (model.profile, model.llm, model.device, model.threads, str(adapter), settings.generation.fast_decode)
+        if key not in self.generators:
+            if len(self.generators) >= MAX_MODELS:
+                self.generators.popitem(last=False)
+            self.generators[key] = load_generator(settings, adapter)
+        self.generators.move_to_end(key)
+        return self.generators[key]
+
+    def search(self, settings: Settings, args: dict, send) -> list[dict]:
+        hits = self.retriever(settings).retrieve(args["query"], args["company"], args.get("role"), args.get("k"))
+        return [hit.as_dict() for hit in hits]
+
+    def ask(self, settings: Settings, args: dict, send) -> dict:
+        company, role = args["company"], args.get("role")
+        mode, adapter = resolve_mode(settings, args.get("mode", "auto"), args.get("adapter"), None)
+        path = resolve_adapter(adapter)
+        retriever = self.retriever(settings)
+        Answerer(settings, retriever=retriever, adapter=path).check_mode(mode)
+        retriever.scope(company, role)  # refused before any model loads
+        answerer = Answerer(settings, retriever=retriever, generator=self.generator(settings, path), adapter=path)
+        on_text = (lambda text: send({"event": "text", "text": text})) if args.get("stream") else None
+        return answerer.ask(args["question"], company, role, mode, on_text).as_dict()
+
+    def status(self, settings: Settings, args: dict, send) -> dict:
+        return {"pid": os.getpid(), "uptime_s": round(time.time() - self.started, 1), "requests": self.served,
+                "indexes": sorted(key[0] for key in self.retrievers),
+                "models": [f"{key[0]} {key[1] or '(default weights)'} adapter={key[4]}" for key in self.generators],
+                "idle_timeout_s": settings.daemon.idle_timeout}
+
+    def stop(self, settings: Settings, args: dict, send) -> None:
+        send({"event": "result", "value": None})
+        raise Stop
+
+
+def _index_generation(index_dir: Path) -> tuple:
+    """Changes whenever `memo index` commits: the manifest and docstore are rewritten each batch."""
+    stamps = []
+    for name in ("manifest.json", "docstore.json"):
+        try:
+            info = (index_dir / name).stat()
+            stamps.append((info.st_mtime_ns, info.st_size))
+        except OSError:
+            stamps.append(None)
+    return tuple(stamps)
+
+
+class _Forward(logging.Handler):
+    """memo's notices raised while answering a request go back to the command that sent it."""
+
+    LEVELS = {logging.WARNING: "warning", notices.NOTE: "note"}
+
+    def __init__(self, send):
+        super().__init__()
+        self.send = send
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.send({"event": "notice", "level": self.LEVELS.get(record.levelno, "status"),
+                   "message": record.getMessage()})
+
+
+def handle(warm: Warm, conn: socket.socket) -> None:
+    """Read one request from `conn`, answer it, and raise Stop when the process should exit."""
+    def send(event: dict) -> None:
+        conn.sendall(json.dumps(event, default=str).encode() + b"\n")
+
+    line = conn.makefile("r", encoding="utf-8").readline()
+    if not line:
+        return
+    message = json.loads(line)
+    if message.get("stamp") != warm.stamp:
+        send({"event": "stale"})
+        raise Stop
+    op = getattr(warm, message.get("op", ""), None) if message.get("op") in ("search", "ask", "status", "stop") else None
+    forward = _Forward(send)
+    notices.LOGGER.addHandler(forward)
+    try:
+        if op is None:
+            raise MemoError(f"the warm process does not know the request {message.get('op')!r}")
+        settings = settings_from_dict(message["settings"])
+        warm.idle_timeout = settings.daemon.idle_timeout
+        value = op(settings, {**message.get("args", {}), "stream": message.get("stream")}, send)
+        send({"event": "result", "value": value})
+    except MemoError as exc:
+        send({"event": "error", "message": str(exc), "exit_code": exc.exit_code})
+    except (Stop, BrokenPipeError, ConnectionResetError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - reported to the command in one line, logged in full
+        LOG.exception("request failed")
+        send({"event": "error", "message": f"the warm memo process failed: {type(exc).__name__}: {exc} "
+              f"(full report in its log; `--no-daemon` answers in-process)", "exit_code": 1})
+    finally:
+        notices.LOGGER.removeHandler(forward)
+        warm.served += 1
+
+
+def serve(home: Path) -> int:
+    """Listen on the home's socket until idle, stopped or stale. Exits at once (0) when another
+    process already serves this home."""
+    path = socket_path(home)
+    lock = open(str(path) + ".lock", "w")  # noqa: SIM115 - held for the life of the process
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return 0
+    warm = Warm()
+    path.unlink(missing_ok=True)
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(path))
+    os.chmod(path, 0o600)
+    server.listen(16)
+    LOG.info("listening on %s (pid %d)", path, os.getpid())
+    try:
+        while True:
+            server.settimeout(warm.idle_timeout)
+            try:
+                conn, _ = server.accept()
+            except TimeoutError:
+                LOG.info("idle for %.0f s: exiting", warm.idle_timeout)
+                return 0
+            with conn:
+                try:
+                    handle(warm, conn)
+                except Stop:
+                    return 0
+                except (BrokenPipeError, ConnectionResetError):
+                    LOG.info("the command went away mid-answer")
+    finally:
+        server.close()
+        path.unlink(missing_ok=True)
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if len(sys.argv) != 2:
+        LOG.error("usage: python -m memo.serving.daemon MEMO_HOME")
+        return 2
+    return serve(Path(sys.argv[1]))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

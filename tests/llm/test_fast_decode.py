@@ -1,0 +1,107 @@
+"""memo.llm.fast_decode: the numpy LLaMA decoder against transformers' own forward and generate,
+on tiny random models built here and on the packaged SmolLM2 with the shipped reader."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from transformers import LlamaConfig, LlamaForCausalLM, LogitsProcessor
+
+from memo.llm.fast_decode import NumpyLlama, greedy, supported
+
+
+def tiny_llama(**overrides) -> LlamaForCausalLM:
+    torch.manual_seed(0)
+    config = LlamaConfig(vocab_size=300, hidden_size=64, intermediate_size=96, num_hidden_layers=2,
+                         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=256,
+                         rope_theta=500.0, tie_word_embeddings=True, **overrides)
+    return LlamaForCausalLM(config).eval()
+
+
+class BanEvery7th(LogitsProcessor):
+    """A processor in transformers' protocol: ids divisible by 7 may never be written."""
+
+    def __call__(self, input_ids, scores):
+        scores[:, ::7] = -float("inf")
+        return scores
+
+
+def test_logits_equal_transformers_for_prompt_and_each_step():
+    model = tiny_llama()
+    ids = torch.randint(3, 300, (1, 40), generator=torch.Generator().manual_seed(1))
+    with torch.inference_mode():
+        reference = model(ids).logits[0].numpy()
+    fast = NumpyLlama(model)
+    fast.reset(64)
+    assert np.abs(fast.forward(ids[0, :30].tolist()) - reference[29]).max() < 1e-4
+    for position in range(30, 40):  # one token at a time against the cache
+        assert np.abs(fast.forward([int(ids[0, position])]) - reference[position]).max() < 1e-4
+    assert fast.length == 40
+
+
+@pytest.mark.parametrize("penalty", [1.0, 1.3])
+def test_greedy_equals_generate_with_penalty_and_processors(penalty):
+    model = tiny_llama()
+    prompt = torch.randint(3, 300, (1, 25), generator=torch.Generator().manual_seed(2))
+    with torch.inference_mode():
+        out = model.generate(prompt, attention_mask=torch.ones_like(prompt), max_new_tokens=30, do_sample=False,
+                             repetition_penalty=penalty, logits_processor=[BanEvery7th()], eos_token_id=5,
+                             pad_token_id=0, temperature=None, top_p=None, top_k=None)
+    expected = out[0, 25:].tolist()
+    streamed: list[int] = []
+    got = greedy(NumpyLlama(model), prompt[0].tolist(), 30, [5], penalty, [BanEvery7th()], streamed.append)
+    assert got == expected and streamed == got
+    assert all(token % 7 for token in got)
+
+
+def test_greedy_stops_on_a_stop_id_and_keeps_it():
+    model = tiny_llama()
+    prompt = list(range(10, 30))
+    free = greedy(NumpyLlama(model), prompt, 12, [])
+    stop = free[3]
+    stopped = greedy(NumpyLlama(model), prompt, 12, [stop])
+    assert stopped == free[:free.index(stop) + 1]
+
+
+def test_full_cache_is_refused():
+    fast = NumpyLlama(tiny_llama())
+    fast.reset(4)
+    with pytest.raises(ValueError, match="KV cache is full"):
+        fast.forward([1, 2, 3, 4, 5])
+
+
+def test_supported_only_where_it_is_exact():
+    assert supported(tiny_llama())
+    assert not supported(tiny_llama().to(torch.bfloat16))
+    assert not supported(tiny_llama(attention_bias=True))
+    assert not supported(tiny_llama(rope_scaling={"rope_type": "linear", "factor": 2.0}))
+    assert not supported(object())
+
+
+def test_reader_answers_equal_the_transformers_path(demo_home, smollm2_dir, monkeypatch):
+    """The default `memo ask` path (SmolLM2 + the shipped reader, loop guard and quote copy on):
+    the fast answer is the reference answer, token for token, and streams the same text."""
+    from memo.answering.ask import Answerer, resolve_mode
+    from memo.core.config import load_settings
+    from memo.llm.adapter import resolve_adapter
+    from memo.llm.generator import Decoding
+
+    monkeypatch.setenv("MEMO_HOME", str(demo_home))
+    monkeypatch.setenv("MEMO_MODEL_LLM", str(smollm2_dir))
+    settings = load_settings()
+    mode, adapter = resolve_mode(settings, "auto", None, None)
+    answerer = Answerer(settings, adapter=resolve_adapter(adapter))
+    generator = answerer.generator_for(mode)
+    decoding = Decoding.from_config(settings.generation)
+    for question in ["How many days of paid leave does Tidewell offer?",
+                     "How long does the hiring process usually take?"]:
+        messages, _ = answerer.prepare(question, "Tidewell", None, mode)
+        streamed: list[str] = []
+        generator.fast_decode = True
+        fast = generator.generate(messages, decoding, streamed.append)
+        assert generator.fast_decoder(decoding) is not None
+        generator.fast_decode = False
+        reference = generator.generate(messages, decoding)
+        assert fast == reference
+        assert "".join(streamed).strip() == fast

@@ -111,10 +111,10 @@ def main() -> None:
     decoding = Decoding.from_config(settings.generation)
     messages, _ = answerer.prepare("What is the on-call rotation like for engineers?", "Tidewell", None, mode)
     prompt = encode(generator.llm.tokenizer, render(generator.llm.tokenizer, generator.template, messages))
-    weights = sum(p.numel() * p.element_size() for p in generator.llm.model.parameters())
+    weights = sum(p.numel() * p.element_size() for p in generator.model.parameters())
     bandwidth = read_bandwidth()
     floor = bandwidth / weights
-    ref_prefill, ref_rate = reference_rate(generator.llm.model, prompt, args.tokens)
+    ref_prefill, ref_rate = reference_rate(generator.model, prompt, args.tokens)
     fast_prefill, rate = fast_rate(generator.fast_decoder(decoding), prompt, args.tokens)
     same, total, differ = agreement(answerer, generator, mode, decoding)
     line = (f"decode: transformers {ref_rate:.1f} tok/s, memo fast_decode {rate:.1f} tok/s (x{rate / ref_rate:.2f}); "

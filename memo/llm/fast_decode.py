@@ -16,9 +16,14 @@ the numpy logits.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
+
+FORMAT = 1  # of `save`: the arrays below, input-major float32
+LAYER_ARRAYS = ("in_norm", "post_norm", "qkv", "o", "gate_up", "down")
 
 
 def supported(model) -> bool:
@@ -42,24 +47,57 @@ class NumpyLlama:
     """The model's weights, transposed once to input-major float32 arrays (x @ W is OpenBLAS's
     fastest form here), and a forward pass that fills a preallocated KV cache."""
 
-    def __init__(self, model):
-        config = model.config
-        state = {name: tensor.detach().float().numpy() for name, tensor in model.state_dict().items()}
-        self.heads, self.kv_heads = config.num_attention_heads, config.num_key_value_heads
-        self.head_dim = getattr(config, "head_dim", None) or config.hidden_size // self.heads
-        self.eps = float(config.rms_norm_eps)
-        theta = float((getattr(config, "rope_parameters", None) or {}).get("rope_theta")
-                      or getattr(config, "rope_theta", 10000.0))
-        self.inv_freq = (1.0 / theta ** (np.arange(0, self.head_dim, 2, dtype=np.int64).astype(np.float32)
-                                         / self.head_dim)).astype(np.float32)
-        self.embed = state["model.embed_tokens.weight"]
-        head = state.get("lm_head.weight", self.embed)
-        self.lm_head = np.ascontiguousarray(head.T)
-        self.norm = state["model.norm.weight"]
-        self.layers = [self._layer(state, f"model.layers.{i}.") for i in range(config.num_hidden_layers)]
+    def __init__(self, arrays: dict[str, np.ndarray], meta: dict):
+        """From `arrays` as `from_model` lays them out (or as `load` maps them from disk)."""
+        self.meta = meta
+        self.heads, self.kv_heads, self.head_dim = meta["heads"], meta["kv_heads"], meta["head_dim"]
+        self.eps = float(meta["eps"])
+        self.inv_freq = (1.0 / float(meta["theta"]) ** (np.arange(0, self.head_dim, 2, dtype=np.int64)
+                                                       .astype(np.float32) / self.head_dim)).astype(np.float32)
+        self.arrays = arrays
+        self.embed, self.lm_head, self.norm = arrays["embed"], arrays["lm_head"], arrays["norm"]
+        self.layers = [{name: arrays[f"{i}.{name}"] for name in LAYER_ARRAYS} for i in range(meta["layers"])]
         self.keys: list[np.ndarray] = []
         self.values: list[np.ndarray] = []
         self.length = 0
+
+    @classmethod
+    def from_model(cls, model) -> NumpyLlama:
+        """The weights of a loaded transformers LLaMA (adapter merged), copied and transposed."""
+        config = model.config
+        state = {name: tensor.detach().float().numpy() for name, tensor in model.state_dict().items()}
+        heads = config.num_attention_heads
+        theta = (getattr(config, "rope_parameters", None) or {}).get("rope_theta") or getattr(config, "rope_theta", 1e4)
+        meta = {"format": FORMAT, "heads": heads, "kv_heads": config.num_key_value_heads,
+                "head_dim": getattr(config, "head_dim", None) or config.hidden_size // heads,
+                "eps": float(config.rms_norm_eps), "theta": float(theta), "layers": config.num_hidden_layers}
+        embed = state["model.embed_tokens.weight"]
+        arrays = {"embed": embed, "lm_head": np.ascontiguousarray(state.get("lm_head.weight", embed).T),
+                  "norm": state["model.norm.weight"]}
+        for i in range(meta["layers"]):
+            arrays.update({f"{i}.{name}": array for name, array in cls._layer(state, f"model.layers.{i}.").items()})
+        return cls(arrays, meta)
+
+    def save(self, folder: Path) -> None:
+        """Write the arrays as .npy files (memory-mapped by `load`) and meta.json into `folder`."""
+        folder.mkdir(parents=True)
+        for name, array in self.arrays.items():
+            np.save(folder / f"{name}.npy", np.ascontiguousarray(array))
+        (folder / "meta.json").write_text(json.dumps(self.meta))
+
+    @classmethod
+    def load(cls, folder: Path) -> NumpyLlama:
+        """The decoder `save` wrote, its weights memory-mapped read-only (no copy, shared by every
+        process that maps them). ValueError when the folder is not a complete save of this format."""
+        try:
+            meta = json.loads((folder / "meta.json").read_text())
+            if meta.get("format") != FORMAT:
+                raise ValueError(f"format {meta.get('format')}, not {FORMAT}")
+            names = ["embed", "lm_head", "norm"] + [f"{i}.{n}" for i in range(meta["layers"]) for n in LAYER_ARRAYS]
+            arrays = {name: np.load(folder / f"{name}.npy", mmap_mode="r") for name in names}
+        except (OSError, KeyError, json.JSONDecodeError) as exc:
+            raise ValueError(f"{folder}: not a fast-decode save ({exc})") from None
+        return cls(arrays, meta)
 
     @staticmethod
     def _layer(state: dict, prefix: str) -> dict:

@@ -8,16 +8,20 @@ it through a callback as it decodes.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from memo.core import notices
 from memo.core.config import GenerationConfig, Settings
+from memo.core.durable import replacing
 from memo.core.profiles import get_profile
-from memo.llm.fast_decode import NumpyLlama, greedy, supported
-from memo.llm.adapter import attach, check_base, check_template, read_adapter
+from memo.llm.adapter import attach, base_fingerprint, check_base, check_template, read_adapter
+from memo.llm.fast_decode import FORMAT, NumpyLlama, greedy, supported
 from memo.llm.loop_guard import LoopGuard
-from memo.llm.models import LoadedLLM, llm_path, load_llm
+from memo.llm.models import LoadedLLM, inference_tokenizer, llm_path, load_llm, pick_device
 from memo.llm.prompt import encode, render
 from memo.llm.quote_copy import QuoteCopy
 
@@ -51,14 +55,26 @@ class Decoding:
 
 
 class LocalGenerator:
-    def __init__(self, llm: LoadedLLM, template: str, context_length: int, fast_decode: bool = False):
+    def __init__(self, llm: LoadedLLM, template: str, context_length: int, fast_decode: bool = False,
+                 fast_cache: Path | None = None, load_model: Callable[[], Any] | None = None):
         """`fast_decode`: decode one greedy answer with memo.llm.fast_decode where the model allows
-        (built on first use); batches and sampling always decode through transformers."""
+        (built on first use and saved to `fast_cache`); batches and sampling always decode through
+        transformers. `llm.model` may be None when `load_model` loads it on first use."""
         self.llm = llm
         self.template = template
         self.context_length = context_length
         self.fast_decode = fast_decode
+        self.fast_cache = fast_cache
+        self._load_model = load_model
         self._fast = None
+
+    @property
+    def model(self):
+        """The transformers model (the reference path, batches, sampling), loaded on first use
+        when the generator was opened from the fast-decode cache."""
+        if self.llm.model is None:
+            self.llm.model = self._load_model()
+        return self.llm.model
 
     @property
     def name(self) -> str:
@@ -79,7 +95,7 @@ class LocalGenerator:
             return self._generate_fast(fast, ids, decoding, streamer)
         input_ids = torch.tensor([ids], device=self.llm.device)
         with torch.inference_mode():
-            output = self.llm.model.generate(
+            output = self.model.generate(
                 input_ids=input_ids, attention_mask=torch.ones_like(input_ids),
                 pad_token_id=tokenizer.pad_token_id, eos_token_id=_stop_ids(tokenizer),
                 streamer=streamer, logits_processor=_guard(tokenizer, len(ids), decoding),
@@ -88,11 +104,25 @@ class LocalGenerator:
 
     def fast_decoder(self, decoding: Decoding):
         """The numpy decoder for this greedy decoding, or None where transformers decodes."""
-        if not self.fast_decode or decoding.temperature > 0 or not supported(self.llm.model):
+        if not self.fast_decode or decoding.temperature > 0:
             return None
         if self._fast is None:
-            self._fast = NumpyLlama(self.llm.model)
+            if not supported(self.model):
+                return None
+            self._fast = NumpyLlama.from_model(self.model)
+            self._save_fast()
         return self._fast
+
+    def _save_fast(self) -> None:
+        """Keep the decoder's arrays for the next process (a failed write costs only speed)."""
+        if self.fast_cache is None:
+            return
+        try:
+            with replacing(self.fast_cache) as tmp:
+                self._fast.save(tmp)
+        except OSError as exc:
+            notices.warn(f"could not save the fast-decode weights to {self.fast_cache} ({exc.strerror}); "
+                         f"the next process will rebuild them")
 
     def _generate_fast(self, fast, ids: list[int], decoding: Decoding, streamer) -> str:
         """`generate` through memo.llm.fast_decode: the same processors in the same order as
@@ -144,7 +174,7 @@ class LocalGenerator:
         tokenizer.padding_side = "left"
         enc = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(llm.device)
         with torch.inference_mode():
-            output = llm.model.generate(**enc, pad_token_id=tokenizer.pad_token_id,
+            output = self.model.generate(**enc, pad_token_id=tokenizer.pad_token_id,
                                         eos_token_id=_stop_ids(tokenizer) + (extra_stops or []),
                                         logits_processor=_guard(tokenizer, enc["input_ids"].shape[1], decoding),
                                         **decoding.generate_kwargs())
@@ -190,22 +220,47 @@ def context_length(settings: Settings) -> int:
     return settings.generation.context_length or get_profile(settings.model.profile).context_length
 
 
-def load_llm_for(settings: Settings) -> tuple[LoadedLLM, str]:
-    """(loaded model, chat template name) for the configured profile and weights."""
-    profile = get_profile(settings.model.profile)
-    path = llm_path(settings.model.llm, profile, settings.cache_dir)
-    return load_llm(path, profile, settings.model.device, settings.model.threads), profile.template
-
-
 def load_generator(settings: Settings, adapter: Path | None = None) -> LocalGenerator:
     """The in-process generator for the configured profile and weights, with a LoRA adapter merged
     in (refused before any weights load when it is not an adapter, or fits another base or
-    chat format)."""
+    chat format). On the CPU with fast decoding, a process that finds the decoder's saved arrays
+    maps them and loads the transformers model only if something needs it (batches, sampling)."""
     info = read_adapter(adapter) if adapter is not None else None
-    llm, template = load_llm_for(settings)
+    profile = get_profile(settings.model.profile)
+    path = llm_path(settings.model.llm, profile, settings.cache_dir)
     if adapter is not None:
-        check_template(info, adapter, template)
-        check_base(info, adapter, llm.path)
-        llm.model = attach(llm.model, adapter)
-        llm.name = f"{llm.name}+{adapter.name}"
-    return LocalGenerator(llm, template, context_length(settings), settings.generation.fast_decode)
+        check_template(info, adapter, profile.template)
+        check_base(info, adapter, path)
+    name = Path(path).name or path
+    name = f"{name}+{adapter.name}" if adapter is not None else name
+
+    def load_model():
+        llm = load_llm(path, profile, settings.model.device, settings.model.threads)
+        return attach(llm.model, adapter) if adapter is not None else llm.model
+
+    fast = settings.generation.fast_decode and pick_device(settings.model.device) == "cpu"
+    cache = settings.cache_dir / "fast" / fast_key(path, adapter) if fast else None
+    generator = LocalGenerator(LoadedLLM(None, None, name, "cpu", path), profile.template, context_length(settings),
+                               settings.generation.fast_decode, cache, load_model)
+    try:
+        generator._fast = NumpyLlama.load(cache) if cache is not None and cache.is_dir() else None
+    except ValueError:
+        generator._fast = None  # rebuilt (and saved again) on first use
+    if generator._fast is None:
+        llm = load_llm(path, profile, settings.model.device, settings.model.threads)
+        generator.llm = llm
+        generator.llm.model = attach(llm.model, adapter) if adapter is not None else llm.model
+        generator.llm.name = name
+    else:
+        generator.llm.tokenizer = inference_tokenizer(path, settings.model.threads)
+    return generator
+
+
+def fast_key(path: str, adapter: Path | None) -> str:
+    """Names the saved fast-decode arrays of these base weights with this adapter merged in."""
+    digest = hashlib.sha256(f"{FORMAT}\0{base_fingerprint(path)}\0".encode())
+    if adapter is not None:
+        for part in ("adapter_config.json", "adapter_model.safetensors"):
+            file = adapter / part
+            digest.update(file.read_bytes() if file.is_file() else b"")
+    return digest.hexdigest()[:20]

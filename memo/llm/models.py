@@ -127,23 +127,32 @@ def load_tokenizer(path: str):
         raise MemoError(f"cannot load the tokenizer of {path!r}: {str(exc).splitlines()[0]}") from None
 
 
-def load_llm(path: str, profile: Profile, device: str = "auto", threads: int = 0) -> LoadedLLM:
-    """Load a causal LM and its tokenizer for inference on `device`."""
+def inference_tokenizer(path: str, threads: int = 0):
+    """The tokenizer of `path` for inference (offline, a pad token set), with torch's CPU threads
+    as configured: all a generator needs before its weights."""
     stay_offline()
     import torch
-    from transformers import AutoModelForCausalLM
 
     if threads:
         torch.set_num_threads(threads)
+    tokenizer = load_tokenizer(path)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def load_llm(path: str, profile: Profile, device: str = "auto", threads: int = 0) -> LoadedLLM:
+    """Load a causal LM and its tokenizer for inference on `device`."""
+    tokenizer = inference_tokenizer(path, threads)
+    import torch
+    from transformers import AutoModelForCausalLM
+
     device = pick_device(device)
     dtype = getattr(torch, profile.gpu_dtype) if device.startswith("cuda") else torch.float32
-    tokenizer = load_tokenizer(path)
     try:
         model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype)
     except (OSError, ValueError) as exc:
         raise MemoError(f"cannot load the model {path!r}: {str(exc).splitlines()[0]}") from None
     model.to(device).eval()
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
     return LoadedLLM(model=model, tokenizer=tokenizer, name=Path(path).name or path, device=device,
                      path=path)

@@ -32,7 +32,7 @@ def test_logits_equal_transformers_for_prompt_and_each_step():
     ids = torch.randint(3, 300, (1, 40), generator=torch.Generator().manual_seed(1))
     with torch.inference_mode():
         reference = model(ids).logits[0].numpy()
-    fast = NumpyLlama(model)
+    fast = NumpyLlama.from_model(model)
     fast.reset(64)
     assert np.abs(fast.forward(ids[0, :30].tolist()) - reference[29]).max() < 1e-4
     for position in range(30, 40):  # one token at a time against the cache
@@ -50,7 +50,7 @@ def test_greedy_equals_generate_with_penalty_and_processors(penalty):
                              pad_token_id=0, temperature=None, top_p=None, top_k=None)
     expected = out[0, 25:].tolist()
     streamed: list[int] = []
-    got = greedy(NumpyLlama(model), prompt[0].tolist(), 30, [5], penalty, [BanEvery7th()], streamed.append)
+    got = greedy(NumpyLlama.from_model(model), prompt[0].tolist(), 30, [5], penalty, [BanEvery7th()], streamed.append)
     assert got == expected and streamed == got
     assert all(token % 7 for token in got)
 
@@ -58,14 +58,14 @@ def test_greedy_equals_generate_with_penalty_and_processors(penalty):
 def test_greedy_stops_on_a_stop_id_and_keeps_it():
     model = tiny_llama()
     prompt = list(range(10, 30))
-    free = greedy(NumpyLlama(model), prompt, 12, [])
+    free = greedy(NumpyLlama.from_model(model), prompt, 12, [])
     stop = free[3]
-    stopped = greedy(NumpyLlama(model), prompt, 12, [stop])
+    stopped = greedy(NumpyLlama.from_model(model), prompt, 12, [stop])
     assert stopped == free[:free.index(stop) + 1]
 
 
 def test_full_cache_is_refused():
-    fast = NumpyLlama(tiny_llama())
+    fast = NumpyLlama.from_model(tiny_llama())
     fast.reset(4)
     with pytest.raises(ValueError, match="KV cache is full"):
         fast.forward([1, 2, 3, 4, 5])
@@ -105,3 +105,40 @@ def test_reader_answers_equal_the_transformers_path(demo_home, smollm2_dir, monk
         reference = generator.generate(messages, decoding)
         assert fast == reference
         assert "".join(streamed).strip() == fast
+
+
+def test_save_and_load_map_the_same_decoder(tmp_path):
+    model = tiny_llama()
+    built = NumpyLlama.from_model(model)
+    built.save(tmp_path / "fast")
+    loaded = NumpyLlama.load(tmp_path / "fast")
+    assert isinstance(loaded.lm_head, np.memmap)
+    prompt = list(range(20, 40))
+    assert greedy(loaded, prompt, 15, []) == greedy(built, prompt, 15, [])
+    (tmp_path / "fast" / "1.down.npy").unlink()
+    with pytest.raises(ValueError, match="not a fast-decode save"):
+        NumpyLlama.load(tmp_path / "fast")
+
+
+def test_a_later_process_maps_the_saved_decoder_without_loading_the_model(memo_env, smollm2_dir, monkeypatch):
+    """The first generator saves the merged reader's arrays; the next one (a new process's) maps
+    them, answers identically, and never loads the transformers model."""
+    from memo.core.config import load_settings
+    from memo.llm.adapter import shipped_reader
+    from memo.llm.generator import Decoding, load_generator
+
+    monkeypatch.setenv("MEMO_MODEL_LLM", str(smollm2_dir))
+    settings = load_settings()
+    messages = [{"role": "user", "content": "Name one benefit of written documentation."}]
+    decoding = Decoding(24, 0.0, 1.0, 1.1)
+    first = load_generator(settings, shipped_reader())
+    answer = first.generate(messages, decoding)
+    saved = list((settings.cache_dir / "fast").iterdir())
+    assert len(saved) == 1 and (saved[0] / "meta.json").is_file()
+    later = load_generator(settings, shipped_reader())
+    assert later.llm.model is None
+    assert later.generate(messages, decoding) == answer
+    assert later.llm.model is None
+    assert later.name == first.name
+    base = load_generator(settings)  # other weights (no adapter): another save, not this one
+    assert base.fast_cache != later.fast_cache

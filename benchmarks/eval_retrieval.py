@@ -181,7 +181,7 @@ def main() -> None:
         os.environ["MEMO_HOME"] = str(args.home.resolve())
     from memo.core.config import load_settings
     from memo.ingestion.indexer import Target, index_corpus
-    from memo.retrieval.bm25 import BM25
+    from memo.ingestion.bm25 import BM25
     from memo.retrieval.hybrid import HybridRetriever
 
     settings = load_settings()

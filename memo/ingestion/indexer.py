@@ -19,6 +19,7 @@ from memo.core.config import Settings
 from memo.core.errors import MemoError
 from memo.core.identity import corpus_hash, slug
 from memo.core.progress import Progress
+from memo.ingestion.chunk_table import refresh_table
 from memo.ingestion.embedder import LazyEmbedder
 from memo.ingestion.loaders import (
     RawDocument,
@@ -193,6 +194,7 @@ def index_corpus(settings: Settings, paths: list[Path], target: Target, prune_mi
             report.removed = prune(writer, slug(target.company), {d.doc_id for d in documents})
         report.files = len(documents)
         _write_manifest(writer, settings, {"id": chunker_id, "heading_weight": headings}, embedder.loaded, report)
+        refresh_table(writer.root, writer.collection, settings.retrieval.stemming)
     finally:
         writer.close()
     report.seconds = round(time.perf_counter() - started, 2)

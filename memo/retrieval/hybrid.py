@@ -17,7 +17,8 @@ from memo.core.text import content_words
 from memo.ingestion.embedder import load_embedder
 from memo.ingestion.store import EMBEDDER_KEY, open_collection
 from memo.llm.models import pick_device
-from memo.retrieval.bm25 import BM25
+from memo.ingestion.bm25 import BM25
+from memo.ingestion.chunk_table import READ_BATCH, open_table
 from memo.retrieval.query_encoder import QueryEncoder, supported
 from memo.retrieval.rerank import Reranker
 
@@ -77,7 +78,8 @@ ROLE_DEPTH = 1
 
 
 class HybridRetriever:
-    """Opens the index once (collection, BM25, embedder), then answers `retrieve` calls."""
+    """Opens the index once (collection, chunk table with BM25, query encoder), then answers
+    `retrieve` calls; chunk texts are read from Chroma only for the hits."""
 
     def __init__(self, settings: Settings, embedder=None):
         self.settings = settings
@@ -86,27 +88,17 @@ class HybridRetriever:
         if stamped and stamped != settings.model.embedder:
             raise MemoError(f"index {settings.index.name!r} was built with embedder {stamped!r}, "
                             f"not {settings.model.embedder!r}; set model.embedder back or reindex")
-        got = self._collection.get(include=["documents", "metadatas"])
-        self._ids: list[str] = got["ids"]
-        self._texts: list[str] = got["documents"]
-        self._metas: list[dict] = got["metadatas"]
-        self._position = {chunk_id: i for i, chunk_id in enumerate(self._ids)}
-        self._company_keys = np.array([m.get("company_key", "") for m in self._metas])
-        self._role_keys = np.array([m.get("role_key", "") for m in self._metas])
-        self._is_company_doc = np.array([m.get("kind") == "company" for m in self._metas], dtype=bool)
-        self._lexical: dict[bool, BM25] = {}
-        self._companies = {m.get("company_key", ""): m.get("company", "") for m in self._metas}
+        self.table = open_table(settings.index_dir, self._collection, settings.retrieval.stemming)
+        self._ids = self.table.ids
+        self._position = self.table.position
         self._embedder = embedder
         self._light: QueryEncoder | None = None
         self._reranker: Reranker | None = None
 
     @property
     def bm25(self) -> BM25:
-        """BM25 over every chunk, built on first use with the settings' stemming."""
-        stem = self.settings.retrieval.stemming
-        if stem not in self._lexical:
-            self._lexical[stem] = BM25(self._texts, stem=stem)
-        return self._lexical[stem]
+        """BM25 over every chunk (the chunk table's, saved at index time)."""
+        return self.table.bm25
 
     @property
     def reranker(self) -> Reranker | None:
@@ -138,28 +130,35 @@ class HybridRetriever:
 
     def companies(self) -> dict[str, str]:
         """Indexed companies, key -> name as given (read once when the retriever opens)."""
-        return self._companies
+        return self.table.companies
 
     def chunks(self, company: str) -> list[Chunk]:
         """Every indexed chunk of `company` (its company documents and all its roles'), in index
         order; an unknown company is a NotIndexedError."""
         _, mask = self.scope(company, None)
-        return [Chunk(self._ids[i], self._texts[i], self._metas[i]) for i in mask.nonzero()[0]]
+        return self.fetch([self._ids[i] for i in mask.nonzero()[0]])
+
+    def fetch(self, ids: list[str]) -> list[Chunk]:
+        """The stored text and metadata of chunks `ids`, in that order (read from Chroma)."""
+        found: dict[str, Chunk] = {}
+        for start in range(0, len(ids), READ_BATCH):
+            got = self._collection.get(ids=ids[start:start + READ_BATCH], include=["documents", "metadatas"])
+            for chunk_id, text, meta in zip(got["ids"], got["documents"], got["metadatas"]):
+                found[chunk_id] = Chunk(chunk_id, text, meta)
+        return [found[i] for i in ids if i in found]
 
     def roles(self, company_key: str) -> dict[str, str]:
-        return {m["role_key"]: m["role"] for m in self._metas
-                if m.get("company_key") == company_key and m.get("kind") == "role"}
+        return dict(self.table.roles.get(company_key, {}))
 
     def scope(self, company: str, role: str | None) -> tuple[dict, np.ndarray]:
         """Chroma `where` filter and BM25 mask: the company's documents plus the role's (if any)."""
         company_key = slug(company)
-        if company_key not in self._companies:
-            known = ", ".join(sorted(set(self._companies.values()))) or "none"
+        if company_key not in self.table.companies:
+            known = ", ".join(sorted(set(self.table.companies.values()))) or "none"
             raise NotIndexedError(f"nothing is indexed for company {company!r} (indexed: {known}); "
                                   f"run `memo index PATH --company {company!r}`")
-        mask = self._company_keys == company_key
         if not role:
-            return {"company_key": company_key}, mask
+            return {"company_key": company_key}, self.table.mask(company_key)
         role_key = slug(role)
         roles = self.roles(company_key)
         if role_key not in roles:
@@ -169,7 +168,7 @@ class HybridRetriever:
                                   f"--role {role!r}`")
         where = {"$and": [{"company_key": company_key},
                           {"$or": [{"kind": "company"}, {"role_key": role_key}]}]}
-        return where, mask & (self._is_company_doc | (self._role_keys == role_key))
+        return where, self.table.mask(company_key, role_key)
 
     def retrieve(self, query: str, company: str, role: str | None = None, k: int | None = None) -> list[Hit]:
         """The `k` best chunks for `query` among the company's (and role's) documents."""
@@ -205,7 +204,7 @@ class HybridRetriever:
         a large handbook's pages. Their scores join `cosine` and `bm25` (the company-wide lists
         may not reach them)."""
         role_key = slug(role)
-        mask = (self._company_keys == slug(company)) & (self._role_keys == role_key) & ~self._is_company_doc
+        mask = self.table.mask(slug(company), role_key, role_only=True)
         depth = min(ROLE_DEPTH, int(mask.sum()))
         if not depth:
             return []
@@ -219,7 +218,7 @@ class HybridRetriever:
         for i, score in keyword:
             bm25.setdefault(self._ids[i], score)
         fused = rrf([[i for i, _ in dense], [self._ids[i] for i, _ in keyword]], self.settings.retrieval.rrf_k)
-        opening = {i: self._metas[self._position[i]].get("chunk", 0) for i in fused}
+        opening = {i: int(self.table.chunk_numbers[self._position[i]]) for i in fused}
         return sorted(fused, key=lambda i: (-fused[i], opening[i], i))[:depth]
 
     def _dense(self, vector: list[float], where: dict, mask: np.ndarray, depth: int) -> tuple[list[str], dict]:
@@ -240,17 +239,16 @@ class HybridRetriever:
         """Keep the best of each group of near-duplicate chunks, until `k` are kept."""
         kept: list[Hit] = []
         kept_shingles: list[set] = []
-        for chunk_id in ranked:
-            i = self._position[chunk_id]
-            grams = shingles(self._texts[i])
+        for chunk in self.fetch(ranked):
+            grams = shingles(chunk.text)
             if any(jaccard(grams, other) >= self.settings.retrieval.dedup_threshold for other in kept_shingles):
                 continue
-            meta = self._metas[i]
-            kept.append(Hit(id=chunk_id, text=self._texts[i], source=meta.get("source", ""),
+            meta = chunk.meta
+            kept.append(Hit(id=chunk.id, text=chunk.text, source=meta.get("source", ""),
                             company=meta.get("company", ""), role=meta.get("role", ""),
                             kind=meta.get("kind", ""), title=meta.get("title", ""),
-                            section=meta.get("section", ""), score=round(fused[chunk_id], 6),
-                            dense=_round(cosine.get(chunk_id)), bm25=_round(bm25.get(chunk_id))))
+                            section=meta.get("section", ""), score=round(fused[chunk.id], 6),
+                            dense=_round(cosine.get(chunk.id)), bm25=_round(bm25.get(chunk.id))))
             kept_shingles.append(grams)
             if len(kept) == k:
                 break

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from memo.retrieval.bm25 import BM25, terms
+from memo.ingestion.bm25 import BM25, terms
 from memo.retrieval.hybrid import rrf
 
 TEXTS = ["Salary bands are published for every level.",

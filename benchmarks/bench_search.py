@@ -78,7 +78,7 @@ def stage_latencies(retriever, queries: list[str]) -> dict[str, float]:
                   query_embeddings=[v], n_results=depth, where=where, include=["distances"]),
               "chroma_query_unfiltered": lambda q, v: retriever._collection.query(
                   query_embeddings=[v], n_results=depth, include=["distances"]),
-              "bm25": lambda q, v: retriever._bm25.top(q, mask, depth)}  # memo internals, timed apart
+              "bm25": lambda q, v: retriever.bm25.top(q, mask, depth)}  # memo internals, timed apart
     times: dict[str, list[float]] = {stage: [] for stage in stages}
     for query in queries:
         vector = retriever.embedder.encode_query(query).tolist()

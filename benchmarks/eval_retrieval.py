@@ -127,9 +127,10 @@ def bm25s_alone(retriever, questions: list[dict], company: str, k: int) -> dict:
     import Stemmer
 
     stemmer = Stemmer.Stemmer("english")
+    chunks = retriever.fetch(retriever.table.ids)  # table order, as the masks index them
     started = time.perf_counter()
     engine = bm25s.BM25()
-    engine.index(bm25s.tokenize(retriever._texts, stopwords="en", stemmer=stemmer, show_progress=False),
+    engine.index(bm25s.tokenize([c.text for c in chunks], stopwords="en", stemmer=stemmer, show_progress=False),
                  show_progress=False)
     built = time.perf_counter() - started
     per_file: dict[str, list] = {}
@@ -140,7 +141,7 @@ def bm25s_alone(retriever, questions: list[dict], company: str, k: int) -> dict:
                                                   show_progress=False),
                                    k=min(4 * k, int(mask.sum())), weight_mask=mask.astype("float32"),
                                    show_progress=False)
-        sources = list(dict.fromkeys(retriever._metas[int(i)].get("source", "") for i in found[0]))[:k]
+        sources = list(dict.fromkeys(chunks[int(i)].meta.get("source", "") for i in found[0]))[:k]
         per_file.setdefault(q["file"], []).append(rank_of(sources, q["evidence"]))
     ms = 1000 * (time.perf_counter() - started) / max(len(questions), 1)
     return {**{f: scores(r, k) for f, r in per_file.items()}, "ms_per_query": round(ms, 1),
@@ -192,8 +193,9 @@ def main() -> None:
     retriever.retrieve(questions[0]["question"], args.company, k=args.k)  # load the embedder
     answer_chunks(retriever, questions, args.company)
     twins = {w: twin(settings, args, w, retriever.embedder) for w in args.heading_weight}
+    texts = [c.text for c in retriever.fetch(retriever.table.ids)]
     started = time.perf_counter()
-    BM25(retriever._texts)
+    BM25(texts)
     result = {"questions": {p.name: sum(q["file"] == p.name for q in questions) for p in args.qa},
               "memo_bm25_build_s": round(time.perf_counter() - started, 2), "variants": {}}
     variants = {"before": BEFORE, "default": {}, **SWEEP,

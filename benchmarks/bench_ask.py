@@ -1,0 +1,88 @@
+"""A session of `memo ask` as a user runs it: a new `memo ask` process per question, answered by
+the warm memo process (the default), against the same questions answered with `--no-daemon`.
+
+    .venv/bin/python benchmarks/bench_ask.py [--home MEMO_HOME] [--questions 10] [--json]
+
+Without `--home` the demo corpus (Tidewell) is indexed into a fresh MEMO_HOME, and the default
+model is prepared there first (not timed). One `--no-daemon` answer first does what happens once per install
+(the fast-decode weights are saved; reported as setup). The warm session then starts with no warm
+process, so its first question pays for starting it and loading; the p50 is over the questions
+after it. Each answer's generated tokens (quoted reasoning
+and final answer, SmolLM2's tokenizer) are reported, since latency scales with them. Targets
+(issue 13): first question <= 10 s, later p50 <= 4 s for a ~100-token answer.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from common import emit, parse_args, percentile
+
+DEMO = Path(__file__).resolve().parents[1] / "memo" / "demo_corpus"
+EXTRA = ["Why do you want to work at Tidewell?", "What are Tidewell's values?", "Can I work remotely?",
+         "How does Tidewell support learning and growth?"]
+
+
+def configure(parser) -> None:
+    parser.add_argument("--home", type=Path, help="use the demo index and model in this MEMO_HOME")
+    parser.add_argument("--questions", type=int, default=10)
+    parser.add_argument("--local-runs", type=int, default=3, help="--no-daemon answers timed for comparison")
+
+
+def ask(question: str, warm: bool) -> tuple[float, dict]:
+    command = [sys.executable, "-m", "memo", "ask", question, "--company", "Tidewell", "--role",
+               "Backend Engineer", "--json"] + ([] if warm else ["--no-daemon"])
+    env = {**os.environ, "MEMO_DAEMON_ENABLED": "true"}
+    started = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
+    seconds = time.perf_counter() - started
+    if done.returncode:
+        raise SystemExit(f"memo ask failed: {done.stderr.strip()[-300:]}")
+    return seconds, json.loads(done.stdout)
+
+
+def main() -> None:
+    args = parse_args(__doc__, configure)
+    if args.home:
+        os.environ["MEMO_HOME"] = str(args.home.resolve())
+    from memo.core.config import load_settings
+    from memo.ingestion.indexer import Target, index_corpus
+    from memo.llm.models import inference_tokenizer, llm_path
+    from memo.core.profiles import get_profile
+
+    settings = load_settings()
+    if not args.home:
+        index_corpus(settings, [DEMO / "tidewell"], Target("Tidewell"), show_progress=False)
+    tokenizer = inference_tokenizer(llm_path("", get_profile(settings.model.profile), settings.cache_dir))
+    questions = [json.loads(line)["question"] for line in (DEMO / "tidewell-eval.jsonl").read_text().splitlines()
+                 if line.strip()] + EXTRA
+    questions = questions[:args.questions]
+    setup, _ = ask(questions[-1], warm=False)  # once per install: fast-decode weights saved
+    subprocess.run([sys.executable, "-m", "memo", "daemon", "stop"], capture_output=True)
+    warm, tokens = [], []
+    try:
+        for question in questions:
+            seconds, answer = ask(question, warm=True)
+            warm.append(seconds)
+            tokens.append(len(tokenizer(answer["reasoning"] + " " + answer["answer"])["input_ids"]))
+    finally:
+        subprocess.run([sys.executable, "-m", "memo", "daemon", "stop"], capture_output=True)
+    local = [ask(q, warm=False)[0] for q in questions[:args.local_runs]]
+    later = warm[1:]
+    result = {"questions": len(questions), "first_s": round(warm[0], 2), "later_p50_s": round(percentile(later, 50), 2),
+              "later_p90_s": round(percentile(later, 90), 2), "later_max_s": round(max(later), 2),
+              "tokens_p50": percentile([float(t) for t in tokens[1:]], 50), "tokens": tokens, "warm_s": warm,
+              "no_daemon_p50_s": round(percentile(local, 50), 2), "setup_s": round(setup, 2), "targets": {"first_s": 10, "later_p50_s": 4}}
+    emit(f"memo ask session ({len(questions)} demo questions, new process each): first {result['first_s']} s "
+         f"(target 10), later p50 {result['later_p50_s']} s (p90 {result['later_p90_s']}; target 4) for "
+         f"{result['tokens_p50']:.0f} generated tokens p50; --no-daemon p50 {result['no_daemon_p50_s']} s",
+         result, args.json)
+
+
+if __name__ == "__main__":
+    main()

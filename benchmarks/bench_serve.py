@@ -102,7 +102,7 @@ def main() -> None:
             process.wait(60)
     for arm in arms:
         arm["vs_one_at_a_time"] = round(arm["tokens_per_s"] / arms[0]["tokens_per_s"], 2)
-    weights_gb = sum(p.numel() * p.element_size() for p in local.llm.model.parameters()) / 1e9
+    weights_gb = sum(p.numel() * p.element_size() for p in local.model.parameters()) / 1e9
     floor = BANDWIDTH_GBS / weights_gb
     line = "serve: " + "; ".join(f"{a['arm']} {a['answers_per_min']} answers/min {a['tokens_per_s']} tok/s "
                                  f"x{a['vs_one_at_a_time']}" for a in arms)

@@ -106,7 +106,7 @@ def test_the_adapter_changes_the_model(ask_env, adapter, tmp_path):
         tokenizer = generator.llm.tokenizer
         ids = torch.tensor([encode(tokenizer, render(tokenizer, "chatml", messages))])
         with torch.no_grad():
-            logits[name] = generator.llm.model(input_ids=ids).logits[0, -1]
+            logits[name] = generator.model(input_ids=ids).logits[0, -1]
         answers[name] = generator.generate(messages, Decoding(8, 0.0, 1.0, 1.0))
     assert torch.allclose(logits["zeroed"], logits["base"], atol=1e-6)
     assert float((logits["adapter"] - logits["base"]).abs().max()) > 1e-2
@@ -150,15 +150,22 @@ def test_ask_sends_exactly_the_prompt_tokens_the_adapter_trained_on(template, as
         answerer, mode = Answerer(load_settings()), "rag"
     else:
         answerer, mode = Answerer(load_settings(), adapter=adapter), "hybrid"
-    model = answerer.generator_for(mode).llm.model
-    sent = []
-    real_generate = model.generate
+    import memo.llm.generator as generator_module
 
-    def spy(*args, **kwargs):
+    model = answerer.generator_for(mode).model
+    sent = []
+    real_generate, real_greedy = model.generate, generator_module.greedy
+
+    def spy(*args, **kwargs):  # the transformers path
         sent.append(kwargs["input_ids"][0].tolist())
         return real_generate(*args, **kwargs)
 
+    def spy_fast(fast, ids, *args):  # the fast-decode path
+        sent.append(list(ids))
+        return real_greedy(fast, ids, *args)
+
     monkeypatch.setattr(model, "generate", spy, raising=False)
+    monkeypatch.setattr(generator_module, "greedy", spy_fast)
     answer = answerer.ask(QUESTION, DEMO_COMPANY, ROLE, mode)
     assert len(sent) == 1 and answer.contexts
 

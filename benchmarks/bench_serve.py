@@ -6,17 +6,22 @@
 The demo corpus (Tidewell) is indexed into a temporary MEMO_HOME, and N grounded questions are
 built from its section headings ("What should a candidate know about <heading> at Tidewell?").
 Each question's messages are prepared once by memo (`Answerer.prepare`, mode rag: retrieval and
-packing), then answered three ways with the same greedy decoding (repetition penalty 1.1):
+packing), then answered four ways with the same greedy decoding (repetition penalty 1.1):
 
-  (a) in-process, one at a time: `LocalGenerator.generate`, what `memo ask` does;
-  (b) in-process, batched: `LocalGenerator.generate_batch` (left-padded, --batch-size), what
-      `memo bench` and `memo synth` do;
-  (c) vLLM's OpenAI-compatible server started by `memo serve` (needs scripts/install_vllm.sh),
+  (a) in-process, one at a time: `LocalGenerator.generate`, what `memo ask` does (memo's numpy
+      decoder, memo.llm.fast_decode);
+  (b) in-process, batched: `LocalGenerator.generate_batch` (--batch-size), what `memo bench` and
+      `memo synth` do: each prompt prefilled alone, the unfinished answers decoded together by
+      the numpy decoder;
+  (c) the same batches through transformers' generate (left-padded), memo's batched path before
+      the numpy decoder;
+  (d) vLLM's OpenAI-compatible server started by `memo serve` (needs scripts/install_vllm.sh),
       --concurrency requests in flight through `EndpointGenerator` (server startup not timed).
 
-Printed: answers/minute and generated tokens/s of each, ratios to (a), and (a)'s decode speed
-against the memory-bandwidth floor: every weight read once per generated token, at ~27 GB/s copy
-bandwidth (fp32 SmolLM2: 0.54 GB per token -> ~50 tokens/s at best for one sequence).
+Printed: answers/minute and generated tokens/s of each, ratios to (a), how many of (b)'s answers
+equal (a)'s, and (a)'s tokens/s against the single-sequence memory-bandwidth floor (every weight
+read once per generated token at the read bandwidth measured in the run; prefill included in (a)'s
+time, so this is a lower bound on its decode share).
 """
 
 from __future__ import annotations
@@ -29,9 +34,8 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from bench_decode import read_bandwidth
 from common import HOME, emit, memo_settings, parse_args  # isolates MEMO_HOME first
-
-BANDWIDTH_GBS = 27.0
 
 
 def questions(count: int) -> list[str]:
@@ -82,10 +86,21 @@ def main() -> None:
     conversations = [answerer.prepare(q, DEMO_COMPANY, None, "rag")[0] for q in questions(args.questions)]
     decoding = Decoding.from_config(settings.generation)
     tokenizer = local.llm.tokenizer
-    arms = [timed("in-process, one at a time", lambda cs: [local.generate(c, decoding) for c in cs],
+    answers: dict[str, list[str]] = {}
+
+    def keep(name, texts):
+        answers[name] = texts
+        return texts
+
+    arms = [timed("in-process, one at a time", lambda cs: keep("one", [local.generate(c, decoding) for c in cs]),
                   conversations, tokenizer)]
     arms.append(timed(f"in-process, batches of {args.batch_size}",
+                      lambda cs: keep("batch", local.generate_batch(cs, decoding, args.batch_size)),
+                      conversations, tokenizer))
+    local.fast_decode = False
+    arms.append(timed(f"transformers, batches of {args.batch_size}",
                       lambda cs: local.generate_batch(cs, decoding, args.batch_size), conversations, tokenizer))
+    local.fast_decode = True
     if not args.no_vllm:
         from memo.llm.endpoint import Endpoint, EndpointGenerator
 
@@ -103,12 +118,15 @@ def main() -> None:
     for arm in arms:
         arm["vs_one_at_a_time"] = round(arm["tokens_per_s"] / arms[0]["tokens_per_s"], 2)
     weights_gb = sum(p.numel() * p.element_size() for p in local.model.parameters()) / 1e9
-    floor = BANDWIDTH_GBS / weights_gb
+    floor = read_bandwidth() / 1e9 / weights_gb
+    same = sum(a == b for a, b in zip(answers["one"], answers["batch"]))
     line = "serve: " + "; ".join(f"{a['arm']} {a['answers_per_min']} answers/min {a['tokens_per_s']} tok/s "
                                  f"x{a['vs_one_at_a_time']}" for a in arms)
-    line += f"; one-at-a-time decode = {arms[0]['tokens_per_s'] / floor:.0%} of the {floor:.0f} tok/s bandwidth floor"
+    line += (f"; batched answers equal one-at-a-time {same}/{len(conversations)}; one at a time = "
+             f"{arms[0]['tokens_per_s'] / floor:.0%} of the {floor:.0f} tok/s single-sequence bandwidth floor")
     emit(line, {"arms": arms, "weights_gb": round(weights_gb, 3), "bandwidth_floor_tok_s": round(floor, 1),
-                "questions": len(conversations), "max_new_tokens": args.max_new_tokens}, args.json)
+                "batched_equal": same, "questions": len(conversations), "max_new_tokens": args.max_new_tokens},
+         args.json)
 
 
 if __name__ == "__main__":

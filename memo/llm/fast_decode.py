@@ -112,11 +112,16 @@ class NumpyLlama:
                 "down": np.ascontiguousarray(state[prefix + "mlp.down_proj.weight"].T)}
 
     def reset(self, capacity: int) -> None:
-        """Empty KV cache for `capacity` tokens."""
+        """Empty KV cache for `capacity` tokens (the arrays of the previous one are left to whoever
+        kept them: `cache()` hands them to a batch)."""
         # keys are stored transposed (head, dim, position), so that q @ keys is a plain BLAS product
         self.keys = [np.zeros((self.kv_heads, self.head_dim, capacity), np.float32) for _ in self.layers]
         self.values = [np.zeros((self.kv_heads, capacity, self.head_dim), np.float32) for _ in self.layers]
         self.length = 0
+
+    def cache(self) -> KVCache:
+        """The sequence just prefilled by `forward`, for `forward_batch`."""
+        return KVCache(self.keys, self.values, self.length)
 
     def _rms(self, x: np.ndarray, weight: np.ndarray) -> np.ndarray:
         return weight * (x / np.sqrt(np.mean(x * x, axis=-1, keepdims=True) + self.eps))
@@ -168,6 +173,42 @@ class NumpyLlama:
             out = self._cached_attention(q, keys[:, :, :end], values[:, :end], mask)
         return out.reshape(count, h * d) @ layer["o"]
 
+    def forward_batch(self, tokens: list[int], caches: list[KVCache]) -> np.ndarray:
+        """One new token for each of several sequences, each with its own cache and position:
+        the weight products run once for all of them (one read of the weights serves the batch),
+        attention runs per sequence. Returns the logits, one row per sequence."""
+        positions = np.asarray([cache.length for cache in caches])
+        if any(cache.length >= cache.values[0].shape[1] for cache in caches):
+            raise ValueError("the KV cache is full")
+        rotary = self._rotary(positions)
+        hidden = self.embed[np.asarray(tokens)]
+        for index, layer in enumerate(self.layers):
+            x = self._rms(hidden, layer["in_norm"])
+            hidden = hidden + self._batch_attention(index, layer, x, caches, rotary)
+            x = self._rms(hidden, layer["post_norm"]) @ layer["gate_up"]
+            gate, up = np.split(x, 2, axis=-1)
+            hidden = hidden + ((gate / (1.0 + np.exp(-gate))) * up) @ layer["down"]
+        for cache in caches:
+            cache.length += 1
+        return self._rms(hidden, self.norm) @ self.lm_head
+
+    def _batch_attention(self, index: int, layer: dict, x: np.ndarray, caches: list[KVCache],
+                         rotary: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+        batch, d, h, kv = x.shape[0], self.head_dim, self.heads, self.kv_heads
+        cos, sin = rotary
+        qkv = x @ layer["qkv"]
+        q = self._rotate(qkv[:, :h * d].reshape(batch, h, d), cos, sin)
+        k = self._rotate(qkv[:, h * d:(h + kv) * d].reshape(batch, kv, d), cos, sin)
+        v = qkv[:, (h + kv) * d:].reshape(batch, kv, d)
+        out = np.empty((batch, h, d), np.float32)
+        for row, cache in enumerate(caches):
+            keys, values, position = cache.keys[index], cache.values[index], cache.length
+            keys[:, :, position] = k[row]
+            values[:, position] = v[row]
+            out[row] = self._cached_attention(q[row:row + 1], keys[:, :, :position + 1],
+                                              values[:, :position + 1], None).reshape(h, d)
+        return out.reshape(batch, h * d) @ layer["o"]
+
     def _cached_attention(self, q: np.ndarray, keys: np.ndarray, values: np.ndarray,
                           mask: np.ndarray | None) -> np.ndarray:
         """Attention of queries (count, head, dim) to the cached keys (kv, dim, end) and values."""
@@ -197,6 +238,39 @@ def _causal_attention(q: np.ndarray, keys: np.ndarray, values: np.ndarray) -> np
     return out[0].transpose(0, 1).numpy()
 
 
+class KVCache:
+    """One sequence's keys and values (one array of each per layer) and its length so far."""
+
+    def __init__(self, keys: list[np.ndarray], values: list[np.ndarray], length: int):
+        self.keys, self.values, self.length = keys, values, length
+
+
+class _Sequence:
+    """One prompt being answered greedily: its ids so far, transformers' repetition penalty over
+    every id seen (prompt included), then its logits processors, as `generate` applies them."""
+
+    def __init__(self, prompt: list[int], repetition_penalty: float, processors, stop_ids: list[int]):
+        self.prompt_length = len(prompt)
+        self.ids, self.seen = list(prompt), np.unique(np.asarray(prompt))
+        self.penalty, self.processors, self.stop_ids = repetition_penalty, processors, stop_ids
+        self.cache: KVCache | None = None
+
+    def pick(self, logits: np.ndarray) -> int:
+        """The next token from this step's logits (edited in place), appended to the ids."""
+        if self.penalty != 1.0:
+            penalized = logits[self.seen]
+            logits[self.seen] = np.where(penalized < 0, penalized * np.float32(self.penalty),
+                                         penalized / np.float32(self.penalty))
+        token = _pick(logits, self.ids, self.processors)
+        self.ids.append(token)
+        self.seen = np.union1d(self.seen, [token])
+        return token
+
+    @property
+    def new(self) -> list[int]:
+        return self.ids[self.prompt_length:]
+
+
 def greedy(model: NumpyLlama, prompt: list[int], max_new_tokens: int, stop_ids: list[int],
            repetition_penalty: float = 1.0, processors: list = (),
            on_token: Callable[[int], None] | None = None) -> list[int]:
@@ -211,15 +285,9 @@ def greedy(model: NumpyLlama, prompt: list[int], max_new_tokens: int, stop_ids: 
     try:
         model.reset(len(prompt) + max_new_tokens)
         logits = model.forward(prompt)
-        ids, seen = list(prompt), np.unique(np.asarray(prompt))
+        sequence = _Sequence(prompt, repetition_penalty, processors, stop_ids)
         for _ in range(max_new_tokens):
-            if repetition_penalty != 1.0:
-                penalized = logits[seen]
-                logits[seen] = np.where(penalized < 0, penalized * np.float32(repetition_penalty),
-                                        penalized / np.float32(repetition_penalty))
-            token = _pick(logits, ids, processors)
-            ids.append(token)
-            seen = np.union1d(seen, [token])
+            token = sequence.pick(logits)
             if on_token is not None:
                 on_token(token)
             if token in stop_ids:
@@ -227,7 +295,38 @@ def greedy(model: NumpyLlama, prompt: list[int], max_new_tokens: int, stop_ids: 
             logits = model.forward([token])
     finally:
         torch.set_num_threads(threads)
-    return ids[len(prompt):]
+    return sequence.new
+
+
+def greedy_batch(model: NumpyLlama, prompts: list[list[int]], max_new_tokens: int, stop_ids: list[int],
+                 repetition_penalty: float = 1.0, processors: list[list] | None = None) -> list[list[int]]:
+    """`greedy` for several prompts at once: each prompt is prefilled alone (no padding), then
+    one `forward_batch` per step decodes every unfinished answer together. `processors` holds one
+    list per prompt. Each answer is the one `greedy` gives but for float summation order (a
+    matrix product instead of a matrix-vector one), which can flip a near tie."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        active, logits = [], []
+        for i, prompt in enumerate(prompts):
+            sequence = _Sequence(prompt, repetition_penalty, processors[i] if processors else [], stop_ids)
+            model.reset(len(prompt) + max_new_tokens)
+            logits.append(model.forward(prompt))
+            sequence.cache = model.cache()
+            active.append(sequence)
+        done = list(active)
+        for step in range(max_new_tokens):
+            tokens = [sequence.pick(row) for sequence, row in zip(active, logits)]
+            keep = [i for i, token in enumerate(tokens) if token not in stop_ids]
+            active, tokens = [active[i] for i in keep], [tokens[i] for i in keep]
+            if not active or step == max_new_tokens - 1:
+                break
+            logits = model.forward_batch(tokens, [sequence.cache for sequence in active])
+    finally:
+        torch.set_num_threads(threads)
+    return [sequence.new for sequence in done]
 
 
 def _pick(logits: np.ndarray, ids: list[int], processors) -> int:

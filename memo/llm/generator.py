@@ -19,7 +19,7 @@ from memo.core.config import GenerationConfig, Settings
 from memo.core.durable import replacing
 from memo.core.profiles import get_profile
 from memo.llm.adapter import attach, base_fingerprint, check_base, check_template, read_adapter
-from memo.llm.fast_decode import FORMAT, NumpyLlama, greedy, supported
+from memo.llm.fast_decode import FORMAT, NumpyLlama, greedy, greedy_batch, supported
 from memo.llm.loop_guard import LoopGuard
 from memo.llm.models import LoadedLLM, inference_tokenizer, llm_path, load_llm, pick_device
 from memo.llm.prompt import encode, render
@@ -57,9 +57,9 @@ class Decoding:
 class LocalGenerator:
     def __init__(self, llm: LoadedLLM, template: str, context_length: int, fast_decode: bool = False,
                  fast_cache: Path | None = None, load_model: Callable[[], Any] | None = None):
-        """`fast_decode`: decode one greedy answer with memo.llm.fast_decode where the model allows
-        (built on first use and saved to `fast_cache`); batches and sampling always decode through
-        transformers. `llm.model` may be None when `load_model` loads it on first use."""
+        """`fast_decode`: decode greedy answers, one or a batch, with memo.llm.fast_decode where the
+        model allows (built on first use and saved to `fast_cache`); sampling always decodes
+        through transformers. `llm.model` may be None when `load_model` loads it on first use."""
         self.llm = llm
         self.template = template
         self.context_length = context_length
@@ -159,12 +159,26 @@ class LocalGenerator:
         """Completions of already-rendered prompts, decoded `batch_size` at a time in the order
         given; `extra_stops` are token ids that also end a completion."""
         out: list[str] = []
+        fast = self.fast_decoder(decoding)
         for start in range(0, len(prompts), batch_size):
             batch = prompts[start:start + batch_size]
-            out.extend(self._batch(batch, decoding, extra_stops))
+            if fast is not None:
+                out.extend(self._batch_fast(fast, batch, decoding, extra_stops))
+            else:
+                out.extend(self._batch(batch, decoding, extra_stops))
             if on_done:
                 on_done(len(batch))
         return out
+
+    def _batch_fast(self, fast, prompts: list[str], decoding: Decoding, extra_stops: list[int] | None) -> list[str]:
+        """One batch through memo.llm.fast_decode: each prompt prefilled alone, every unfinished
+        answer decoded together, each with its own processors (as it would be alone)."""
+        tokenizer = self.llm.tokenizer
+        ids = [encode(tokenizer, prompt) for prompt in prompts]
+        processors = [_guard(tokenizer, len(row), decoding) for row in ids]
+        new = greedy_batch(fast, ids, decoding.max_new_tokens, _stop_ids(tokenizer) + (extra_stops or []),
+                           decoding.repetition_penalty, processors)
+        return [tokenizer.decode(row, skip_special_tokens=True) for row in new]
 
     def _batch(self, prompts: list[str], decoding: Decoding, extra_stops: list[int] | None) -> list[str]:
         """One left-padded batch: a forward pass per step for all of its prompts."""

@@ -8,7 +8,7 @@ import pytest
 import torch
 from transformers import LlamaConfig, LlamaForCausalLM, LogitsProcessor
 
-from memo.llm.fast_decode import NumpyLlama, greedy, supported
+from memo.llm.fast_decode import NumpyLlama, greedy, greedy_batch, supported
 
 
 def tiny_llama(**overrides) -> LlamaForCausalLM:
@@ -62,6 +62,19 @@ def test_greedy_stops_on_a_stop_id_and_keeps_it():
     stop = free[3]
     stopped = greedy(NumpyLlama.from_model(model), prompt, 12, [stop])
     assert stopped == free[:free.index(stop) + 1]
+
+
+def test_a_batch_gives_each_prompt_its_own_greedy_answer():
+    """Prompts of different lengths, each with its own processor state and stop: the batch's
+    answers are the one-at-a-time answers (the tiny model has no near ties at these sizes)."""
+    fast = NumpyLlama.from_model(tiny_llama())
+    prompts = [list(range(10, 40)), list(range(50, 55)), list(range(100, 117))]
+    alone = [greedy(fast, prompt, 20, [5], 1.3, [BanEvery7th()]) for prompt in prompts]
+    stop = alone[1][4]  # ends the second answer early, while the others go on
+    alone = [greedy(fast, prompt, 20, [5, stop], 1.3, [BanEvery7th()]) for prompt in prompts]
+    batch = greedy_batch(fast, prompts, 20, [5, stop], 1.3, [[BanEvery7th()] for _ in prompts])
+    assert batch == alone
+    assert batch[1][-1] == stop and len(batch[1]) <= 5 < max(len(b) for b in batch)
 
 
 def test_full_cache_is_refused():

@@ -299,7 +299,9 @@ def env_for(tmp_path: Path, base: Path, stand_in: Path | None = None, **extra: s
 def clean_env(home: Path) -> dict[str, str]:
     """The environment of a `memo` subprocess: isolated in `home`, offline, this checkout first."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEMO_")}
-    env.update(MEMO_HOME=str(home), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1",
+    # in-process answers: a warm process started here would outlive the test (tests/serving/test_daemon.py
+    # turns it on where it is the subject)
+    env.update(MEMO_HOME=str(home), MEMO_DAEMON_ENABLED="false", HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1",
                ANONYMIZED_TELEMETRY="False", TOKENIZERS_PARALLELISM="false",
                PYTHONPATH=str(REPO_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     return env

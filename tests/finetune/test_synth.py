@@ -27,7 +27,8 @@ from memo.core.demo import DEMO_COMPANY
 from memo.finetune import gates
 from memo.finetune.voice import to_candidate
 from memo.llm.prompt import ANSWER_MARK, QUOTE_BEGIN, QUOTE_END, split_answer
-from tests.conftest import REPO_ROOT, JsonHandler, local_chunks
+from tests.conftest import JsonHandler, local_chunks
+from tests.conftest import clean_env as conftest_env
 
 BATCH = "1"  # local generation batch: one attempt at a time, so a run stops as soon as it has --limit records
 SECRET = "sk-memo-test-5b0c9e7d41a2f86e3c"
@@ -35,10 +36,8 @@ SECRET = "sk-memo-test-5b0c9e7d41a2f86e3c"
 
 def clean_env(home: Path, llm: Path) -> dict[str, str]:
     """The environment `run_memo` gives a test (conftest's memo_env), for module-scoped runs."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MEMO_") and k != "OPENAI_API_KEY"}
-    env.update(MEMO_HOME=str(home), MEMO_MODEL_LLM=str(llm), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1",
-               ANONYMIZED_TELEMETRY="False", TOKENIZERS_PARALLELISM="false",
-               PYTHONPATH=str(REPO_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = {k: v for k, v in conftest_env(home).items() if k != "OPENAI_API_KEY"}
+    env["MEMO_MODEL_LLM"] = str(llm)
     return env
 
 

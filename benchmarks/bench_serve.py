@@ -78,6 +78,10 @@ def main() -> None:
     from memo.ingestion.indexer import Target, index_corpus
     from memo.llm.generator import Decoding, load_generator
 
+    if not args.no_vllm:  # before minutes of in-process answering, not after
+        from memo.serving.serve import find_vllm_python
+
+        find_vllm_python(None)
     settings = memo_settings()
     settings.generation.max_new_tokens = args.max_new_tokens
     index_corpus(settings, [DEMO_CORPUS], Target(DEMO_COMPANY), show_progress=False)

@@ -26,7 +26,7 @@ os.environ["ANONYMIZED_TELEMETRY"] = "False"
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-for _var in [v for v in os.environ if v.startswith("MEMO_") and v != "MEMO_HOME"]:
+for _var in [v for v in os.environ if v.startswith("MEMO_") and v not in ("MEMO_HOME", "MEMO_VLLM_PYTHON")]:
     del os.environ[_var]  # memo's defaults, not the caller's MEMO_CONFIG / MEMO_INDEX_* ...
 (HOME / "config.toml").write_text("# memo's defaults\n")  # also shadows a ./memo.toml
 atexit.register(shutil.rmtree, HOME, True)

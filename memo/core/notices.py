@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 import sys
 
+from memo.core.redaction import for_people
+
 LOGGER = logging.getLogger("memo")
 NOTE = 25  # between INFO and WARNING: worth showing, not a problem
 logging.addLevelName(NOTE, "NOTE")
@@ -35,7 +37,7 @@ class _StderrLines(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         prefix = _PREFIX.get(record.levelno, record.levelname.lower() + ": ")
-        print(f"memo: {prefix}{record.getMessage()}", file=sys.stderr, flush=True)
+        print(f"memo: {prefix}{for_people(record.getMessage())}", file=sys.stderr, flush=True)
 
 
 def render_on_stderr() -> None:

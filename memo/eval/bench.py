@@ -83,12 +83,12 @@ def _load(opts: BenchOptions, settings) -> tuple[list[EvalQuestion], ArmAnswerer
     dsf = Path(opts.dsf_adapter) if opts.dsf_adapter and not endpoint else None
     arms = ArmAnswerer(settings, adapter, endpoint, opts.model, opts.adapter if endpoint else None,
                        opts.batch_size, dsf, opts.dsf_adapter if endpoint else None)
-    if any(a in RETRIEVAL_ARMS for a in opts.arms):
-        warnings = resolve(questions, arms.retriever, needs_company=True)
-        for answerer in (arms.tuned, arms.dsf):  # an adapter trained on older documents of a company
-            for name in sorted({q.indexed_company for q in questions}) if answerer.adapter else []:
-                warnings += answerer.warnings(name)
-        report_warnings(warnings)
+    # every arm, as `memo ask` in every mode, answers only for companies that are indexed
+    warnings = resolve(questions, arms.retriever, needs_company=True)
+    for answerer in (arms.tuned, arms.dsf):  # an adapter trained on older documents of a company
+        for name in sorted({q.indexed_company for q in questions}) if answerer.adapter else []:
+            warnings += answerer.warnings(name)
+    report_warnings(warnings)
     return questions, arms
 
 

@@ -94,8 +94,8 @@ def resolve(questions: list[EvalQuestion], retriever, needs_company: bool) -> li
     for q in questions:
         if not q.company:
             if needs_company:
-                raise MemoError(f"question {q.qid!r} has no company, which the retrieval arms need: "
-                                f"pass --company NAME or drop rag/hybrid from --arms")
+                raise MemoError(f"question {q.qid!r} has no company: pass --company NAME (every arm "
+                                f"answers as a candidate for an indexed company, as `memo ask` does)")
             continue
         q.indexed_company = indexed_company(q.company, companies)
         if q.indexed_company is None:

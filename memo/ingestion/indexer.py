@@ -4,8 +4,14 @@ Incremental and crash-safe:
 - documents have stable ids (`company/source`), so the docstore's hashes tell unchanged files
   (skipped, nothing embedded), changed ones (their chunks replaced) and new ones apart;
 - work is committed in batches: chunks go to Chroma first, then the docstore is written
-  atomically; a run killed mid-batch leaves chunks the docstore does not vouch for, and the next
-  run's `reconcile` deletes them (and re-queues any document whose chunks are incomplete).
+  atomically; a run killed mid-batch (or stopped by a full disk) leaves chunks the docstore does
+  not vouch for, and the next run's `reconcile` deletes them (and re-queues any document whose
+  chunks are incomplete);
+- what each run was given is recorded, so that `repair_index` (`memo repair`) can set a damaged
+  store aside and index it all again.
+
+Company boundaries: --company decides where a file goes (a front-matter `company:` that differs is
+ignored, with a warning), and two names with one comparison key are refused.
 """
 
 from __future__ import annotations
@@ -15,8 +21,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from memo.core import notices
 from memo.core.config import Settings
-from memo.core.errors import MemoError
+from memo.core.errors import MemoError, failing_as
 from memo.core.identity import corpus_hash, slug
 from memo.core.progress import Progress
 from memo.ingestion.chunk_table import refresh_table
@@ -29,7 +36,7 @@ from memo.ingestion.loaders import (
     discover,
     read_document,
 )
-from memo.ingestion.store import IndexWriter, Manifest
+from memo.ingestion.store import IndexWriter, Manifest, read_sources
 from memo.llm.models import pick_device
 
 
@@ -66,13 +73,16 @@ class Target:
     def metadata(self, raw: RawDocument) -> dict[str, str]:
         meta = raw.front_matter
         in_roles_folder = "roles" in Path(raw.source).parts[:-1]
+        if meta.get("company") and slug(meta["company"]) != slug(self.company):
+            notices.warn(f"{raw.source}: its front matter says company {meta['company']!r}; indexed under "
+                         f"--company {self.company!r} (index it with --company {meta['company']!r} if that is right)")
         role = meta.get("role") or self.role or ""
         kind = meta.get("kind") or self.kind or ("role" if role or in_roles_folder else "company")
         if kind not in ("company", "role"):
             raise UnreadableFile(f"front matter kind {kind!r} must be company or role")
         if kind == "role" and not role:
             role = raw.title  # a role document names its role in its title
-        company = meta.get("company") or self.company
+        company = self.company
         return {"company": company, "company_key": slug(company), "role": role,
                 "role_key": slug(role), "kind": kind, "source": raw.source, "title": raw.title}
 
@@ -171,34 +181,77 @@ def index_corpus(settings: Settings, paths: list[Path], target: Target, prune_mi
     files, report.skipped = discover(paths)
     writer = IndexWriter(settings, rebuild=rebuild)
     try:
-        headings = writer.check_embedder(settings.model.embedder)
-        report.repaired = reconcile(writer)
-        tokenizer, hard_limit = _embedder_tokenizer(settings.model.embedder)
-        chunker, chunker_id = _chunker_and_id(settings, tokenizer, hard_limit)
-        embedder = LazyEmbedder(settings.model.embedder, settings.index.embed_batch,
-                                pick_device(settings.model.device))
-        with Progress(show_progress) as progress:
-            raws, unreadable = read_all(files, int(settings.index.max_file_mb * 1e6), progress)
-            report.skipped += unreadable
-            documents = _documents(raws, target, chunker_id, report)
-            _count_changes(writer, documents, report)
-            pipeline = _pipeline(writer, chunker, embedder, headings, progress)
-            committing = progress.task("indexing", len(documents))
-            step = settings.index.batch_docs
-            for start in range(0, len(documents), step):
-                batch = documents[start:start + step]
-                report.chunks_added += len(pipeline.run(documents=batch, store_doc_text=False))
-                writer.commit()
-                progress.advance(committing, len(batch))
-        if prune_missing:
-            report.removed = prune(writer, slug(target.company), {d.doc_id for d in documents})
-        report.files = len(documents)
-        _write_manifest(writer, settings, {"id": chunker_id, "heading_weight": headings}, embedder.loaded, report)
-        refresh_table(writer.root, writer.collection, settings.retrieval.stemming)
+        with failing_as(f"indexing into {settings.index_dir}",
+                        "run `memo index` again: the next run repairs what this one left (or `memo repair`)"):
+            _index(writer, settings, files, target, prune_missing, report, show_progress)
+            writer.record_sources({"paths": [str(Path(p).resolve()) for p in paths], "company": target.company,
+                                   "role": target.role, "kind": target.kind})
     finally:
         writer.close()
     report.seconds = round(time.perf_counter() - started, 2)
     return report
+
+
+def _index(writer: IndexWriter, settings: Settings, files: list[SourceFile], target: Target, prune_missing: bool,
+           report: IndexReport, show_progress: bool) -> None:
+    """The run behind `index_corpus`, inside its lock: repair, read, chunk, embed, commit, prune."""
+    headings = writer.check_embedder(settings.model.embedder)
+    check_company(writer.collection, target.company)
+    report.repaired = reconcile(writer)
+    tokenizer, hard_limit = _embedder_tokenizer(settings.model.embedder)
+    chunker, chunker_id = _chunker_and_id(settings, tokenizer, hard_limit)
+    embedder = LazyEmbedder(settings.model.embedder, settings.index.embed_batch, pick_device(settings.model.device))
+    with Progress(show_progress) as progress:
+        raws, unreadable = read_all(files, int(settings.index.max_file_mb * 1e6), progress)
+        report.skipped += unreadable
+        documents = _documents(raws, target, chunker_id, report)
+        _count_changes(writer, documents, report)
+        pipeline = _pipeline(writer, chunker, embedder, headings, progress)
+        committing = progress.task("indexing", len(documents))
+        step = settings.index.batch_docs
+        for start in range(0, len(documents), step):
+            batch = documents[start:start + step]
+            report.chunks_added += len(pipeline.run(documents=batch, store_doc_text=False))
+            writer.commit()
+            progress.advance(committing, len(batch))
+    if prune_missing:
+        report.removed = prune(writer, slug(target.company), {d.doc_id for d in documents})
+    report.files = len(documents)
+    _write_manifest(writer, settings, {"id": chunker_id, "heading_weight": headings}, embedder.loaded, report)
+    refresh_table(writer.root, writer.collection, settings.retrieval.stemming)
+
+
+def check_company(collection, company: str) -> None:
+    """Refuse a company name whose comparison key already belongs to another indexed name ("C# Labs"
+    after "C++ Labs"): their documents would overwrite each other. Case and spacing may differ."""
+    got = collection.get(where={"company_key": slug(company)}, limit=1, include=["metadatas"])
+    indexed = got["metadatas"][0].get("company", "") if got["metadatas"] else ""
+    if indexed and " ".join(indexed.casefold().split()) != " ".join(company.casefold().split()):
+        raise MemoError(f"--company {company!r} has the same key {slug(company)!r} as the indexed company "
+                        f"{indexed!r}; add to it with --company {indexed!r}, or choose a name that differs "
+                        f"in its letters or digits")
+
+
+def repair_index(settings: Settings, show_progress: bool = True) -> list[IndexReport]:
+    """`memo repair`: set the store aside when Chroma cannot open it (else clear it), and index
+    every recorded source again; one report per recorded `memo index` run."""
+    entries = read_sources(settings)
+    if not entries:
+        raise MemoError(f"index {settings.index.name!r} has no recorded sources (it predates them, or was never "
+                        f"built); run `memo index PATH --company NAME --rebuild` for each of its folders")
+    reports: list[IndexReport] = []
+    for entry in entries:
+        paths = [Path(p) for p in entry["paths"] if os.path.lexists(p)]
+        gone = [p for p in entry["paths"] if not os.path.lexists(p)]
+        if gone:
+            notices.warn(f"{', '.join(gone)} no longer exist(s); not re-indexed for {entry['company']!r}")
+        if paths:
+            target = Target(entry["company"], entry.get("role"), entry.get("kind"))
+            reports.append(index_corpus(settings, paths, target, rebuild=not reports, show_progress=show_progress))
+    if not reports:
+        raise MemoError(f"none of the recorded sources of index {settings.index.name!r} exist any more; "
+                        f"index them again with `memo index PATH --company NAME --rebuild`")
+    return reports
 
 
 def _pipeline(writer: IndexWriter, chunker, embedder: LazyEmbedder, headings: float, progress: Progress):

@@ -112,9 +112,12 @@ def read_document(file: SourceFile, max_bytes: int) -> RawDocument:
         title = ""
         if suffix in HTML_SUFFIXES:
             text, title = html_to_markdown(text)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")  # Windows and old Mac line ends
     front_matter, text = split_front_matter(text)
     if not text.strip():
         raise UnreadableFile("no text in the file" if data.strip() else "empty file")
+    if not _HEADING_LINE.sub("", text).strip():
+        raise UnreadableFile("only headings, no text to index")
     title = front_matter.get("title") or _first_heading(text) or title or _title_from_name(file.path)
     return RawDocument(source=file.source, text=text, title=title, front_matter=front_matter)
 
@@ -136,8 +139,8 @@ def _read_bytes(path: Path, max_bytes: int) -> bytes:
 
 
 def _decode(data: bytes) -> str:
-    if b"\x00" in data[:65536]:
-        raise UnreadableFile("binary content in a text file")
+    if b"\x00" in data:  # anywhere: a NUL deep inside is a binary or damaged file, not text
+        raise UnreadableFile(f"binary content in a text file (a NUL byte at offset {data.index(0)})")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -162,6 +165,7 @@ def _pdf_text(data: bytes) -> tuple[str, str]:
     return text, title
 
 
+_HEADING_LINE = re.compile(r"^[ \t]*#{1,6}[ \t].*$|^[ \t]*#{1,6}[ \t]*$", re.MULTILINE)
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*\n", re.DOTALL)
 
 

@@ -5,7 +5,11 @@ Layout under MEMO_HOME/indexes/NAME/:
     chroma/          the PersistentClient's files (absent when index.chroma_url is set)
     docstore.json    document id -> content hash, written atomically after every committed batch
     manifest.json    embedder, dimension, chunker settings, corpus hash, counts
+    sources.json     what `memo index` was given (paths, company, role, kind): `memo repair` re-indexes it
     .lock            held by the one writer; the kernel releases it if the writer is killed
+
+A store that Chroma cannot open (a damaged database) is never deleted: `--rebuild` and `memo repair`
+move it to MEMO_HOME/indexes/.set-aside/ and start a new one.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from urllib.parse import urlparse
 from memo.core import notices
 from memo.core.config import Settings
 from memo.core.durable import replacing, write_atomic
-from memo.core.errors import MemoError, NotIndexedError
+from memo.core.errors import MemoError, NotIndexedError, failing_as
 
 MANIFEST_VERSION = 1
 # Collection metadata: the embedder, and the heading weight its vectors were built with
@@ -55,8 +59,15 @@ def chroma_client(settings: Settings, create: bool):
     path = settings.index_dir / "chroma"
     if not create and not path.is_dir():
         raise NotIndexedError(f"no index at {settings.index_dir}; run `memo index PATH --company NAME` first")
-    path.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+    with reading(settings):
+        path.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
+
+
+def reading(settings: Settings):
+    """The one-line failure of a step that reads the index (Chroma's errors and panics included)."""
+    return failing_as(f"reading the index {settings.index_dir}",
+                      "run `memo repair` to set the damaged store aside and re-index its recorded sources")
 
 
 def forget_clients() -> None:
@@ -75,12 +86,21 @@ def collection_name(settings: Settings) -> str:
 def open_collection(settings: Settings):
     """The index's collection for reading; a clear error when nothing was indexed yet."""
     client = chroma_client(settings, create=False)
-    try:
-        return client.get_collection(collection_name(settings), embedding_function=None)
-    except Exception:
-        raise NotIndexedError(
-            f"index {settings.index.name!r} is empty; run `memo index PATH --company NAME` first"
-        ) from None
+    with reading(settings):
+        try:
+            collection = client.get_collection(collection_name(settings), embedding_function=None)
+        except Exception as exc:
+            if not not_found(exc):
+                raise
+            raise NotIndexedError(
+                f"index {settings.index.name!r} is empty; run `memo index PATH --company NAME` first") from None
+        collection.count()  # a damaged store fails here, not in the middle of a search
+        return collection
+
+
+def not_found(exc: Exception) -> bool:
+    """Whether Chroma says the collection does not exist (NotFoundError or ValueError by version)."""
+    return type(exc).__name__ == "NotFoundError" or "does not exist" in str(exc)
 
 
 @dataclass
@@ -128,33 +148,53 @@ class IndexWriter:
             raise
 
     def _open(self, rebuild: bool) -> None:
-        self.client = chroma_client(self.settings, create=True)
         self.docstore_path = self.root / "docstore.json"
         self.manifest_path = self.root / "manifest.json"
-        if rebuild:
-            self._wipe()
-        self.collection = self._collection()
+        try:
+            self.client = chroma_client(self.settings, create=True)
+            if rebuild:
+                self._wipe()
+            self.collection = self._collection()
+        except MemoError:
+            if not rebuild or self.settings.index.chroma_url:
+                raise
+            set_aside(self.settings)  # the store is damaged: start a new one beside it
+            self.client = chroma_client(self.settings, create=True)
+            self.collection = self._collection()
         self.docstore = self._load_docstore()
 
     def _collection(self):
         """The index's collection; a new one is searched by inner product, so that a chunk's text
         vector plus its share of heading vector scores exactly as the two similarities summed."""
         name = collection_name(self.settings)
-        try:
-            return self.client.get_collection(name, embedding_function=None)
-        except Exception:  # chromadb raises NotFoundError or ValueError by version: create it
-            pass
-        return self.client.create_collection(
-            name, embedding_function=None, configuration={"hnsw": {"space": "ip"}},
-            metadata={HEADING_KEY: float(self.settings.index.heading_weight)})
+        with reading(self.settings):
+            try:
+                return self.client.get_collection(name, embedding_function=None)
+            except Exception as exc:
+                if not not_found(exc):
+                    raise
+            collection = self.client.create_collection(
+                name, embedding_function=None, configuration={"hnsw": {"space": "ip"}},
+                metadata={HEADING_KEY: float(self.settings.index.heading_weight)})
+            collection.count()
+            return collection
+
+    def record_sources(self, entry: dict[str, Any]) -> None:
+        """Remember what was indexed (once per distinct entry), for `memo repair`."""
+        path = self.root / "sources.json"
+        entries = read_sources(self.settings)
+        if entry not in entries:
+            write_atomic(path, json.dumps(entries + [entry], indent=2))
 
     def _wipe(self) -> None:
         """Delete the collection through the client (removing the live database folder would leave
         chromadb's cached client of this process writing into deleted files)."""
-        try:
-            self.client.delete_collection(collection_name(self.settings))
-        except Exception:  # chromadb raises NotFoundError or ValueError by version: nothing to delete
-            pass
+        with reading(self.settings):
+            try:
+                self.client.delete_collection(collection_name(self.settings))
+            except Exception as exc:
+                if not not_found(exc):  # not found: nothing to delete
+                    raise
         for path in (self.docstore_path, self.manifest_path):
             path.unlink(missing_ok=True)
 
@@ -208,10 +248,39 @@ class IndexWriter:
             self._lock.close()
 
 
+def read_sources(settings: Settings) -> list[dict[str, Any]]:
+    """What `memo index` was given for this index, in order ([] when nothing was recorded)."""
+    path = settings.index_dir / "sources.json"
+    try:
+        entries = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return []
+    except (OSError, ValueError) as exc:
+        raise MemoError(f"{path} is damaged ({exc}); index the folders again by hand") from None
+    return [e for e in entries if isinstance(e, dict) and isinstance(e.get("paths"), list)]
+
+
+def set_aside(settings: Settings) -> Path:
+    """Move the local store (Chroma, docstore, manifest, chunk table) to
+    MEMO_HOME/indexes/.set-aside/NAME-<time>/ and forget Chroma's clients; its path. The
+    recorded sources and the lock stay."""
+    root = settings.index_dir
+    target = settings.home / "indexes" / ".set-aside" / f"{settings.index.name}-{time.strftime('%Y%m%dT%H%M%S')}"
+    target.mkdir(parents=True, exist_ok=True)
+    for item in sorted(root.iterdir()):
+        if item.name not in ("sources.json", ".lock"):
+            item.rename(target / item.name)
+    forget_clients()
+    notices.warn(f"the index store at {root} could not be opened; it was moved to {target} "
+                 f"(delete it once the new index works)")
+    return target
+
+
 def index_status(settings: Settings) -> dict[str, Any]:
     """What is in the index: location, manifest, and per company its documents, chunks and roles."""
     collection = open_collection(settings)
-    got = collection.get(include=["metadatas"])
+    with reading(settings):
+        got = collection.get(include=["metadatas"])
     companies: dict[str, dict[str, Any]] = {}
     for meta in got["metadatas"]:
         entry = companies.setdefault(meta.get("company", ""), {"documents": set(), "chunks": 0, "roles": set()})

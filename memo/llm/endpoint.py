@@ -12,16 +12,19 @@ adapter's served name for `ft`/`hybrid`.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 
-from memo.core.errors import MemoError, require
+from memo.core.config import check_url
+from memo.core.errors import MemoError, describe, require
+from memo.core.redaction import redact
 from memo.llm.generator import Decoding
 from memo.llm.prompt import encode, render
 
 API_KEY_VARIABLES = ("MEMO_API_KEY", "OPENAI_API_KEY")  # read in this order, never logged or written
-RETRIES = 3  # the client retries connection errors, 408/409/429 and 5xx with exponential backoff
+RETRIES = 3  # connection errors, timeouts, 408/409/429 and 5xx are retried, within the one deadline
 
 
 def api_key(variables: tuple[str, ...] = API_KEY_VARIABLES) -> str:
@@ -30,7 +33,8 @@ def api_key(variables: tuple[str, ...] = API_KEY_VARIABLES) -> str:
 
 
 class EndpointError(MemoError):
-    """A request failed; `kind` says how: timeout, unreachable, auth, not_found or status. The
+    """A request failed; `kind` says how: timeout, unreachable, auth, not_found, status or
+    bad_reply (an answer that is not an OpenAI-compatible response). The
     transient ones (timeouts, connection errors, 408/409/429 and 5xx after the client's retries)
     may succeed later; a refused key or an unknown model will not."""
 
@@ -45,33 +49,50 @@ class Endpoint:
 
     def __init__(self, url: str, timeout: float = 120.0, key_variables: tuple[str, ...] = API_KEY_VARIABLES,
                  label: str | None = None, retries: int = RETRIES):
-        """`key_variables`: where the API key is read from; `label`: how errors name the server."""
+        """`timeout`: the deadline of one request in seconds, its retries included;
+        `key_variables`: where the API key is read from; `label`: how errors name the server."""
         self.openai = require("openai", "pip install openai")
-        self.url = url.rstrip("/")
+        self.url = check_url(url, "the endpoint URL").rstrip("/")
         self.label = label or self.url
         self.timeout = timeout
+        self.retries = retries
         self.key_variables = key_variables
         self.client = self.openai.OpenAI(base_url=self.url, api_key=api_key(key_variables), timeout=timeout,
-                                         max_retries=retries)
+                                         max_retries=0)
         self._models: list | None = None
 
     def models(self) -> list:
         """`/v1/models` entries (vLLM marks LoRA adapters with a `parent`)."""
         if self._models is None:
-            with self.errors(None):
-                self._models = list(self.client.models.list())
+            self._models = self._request(None, lambda client: _model_list(client.models.list()))
         return self._models
 
     def check(self) -> None:
         """Fail fast when the server is unreachable or refuses the key (one quick try); a server
         without a /models route passes, and its first chat call tells the rest."""
-        quick = self.client.with_options(max_retries=1, timeout=15)
         try:
-            with self.errors(None):
-                self._models = list(quick.models.list())
+            self._models = self._request(None, lambda client: _model_list(client.models.list()), deadline=15, tries=1)
         except EndpointError as exc:
-            if exc.kind in ("timeout", "unreachable", "auth"):
+            if exc.kind in ("timeout", "unreachable", "auth", "bad_reply"):
                 raise
+
+    def _request(self, model: str | None, send: Callable, deadline: float | None = None, tries: int | None = None):
+        """`send(client)` with transient failures retried (backoff 1, 2, 4 s) until one deadline
+        (`self.timeout` unless given) runs out: a hanging server costs the deadline, not tries x it."""
+        started = time.monotonic()
+        limit = started + (self.timeout if deadline is None else deadline)
+        tries = self.retries + 1 if tries is None else tries
+        for attempt in range(1, tries + 1):
+            client = self.client.with_options(timeout=max(limit - time.monotonic(), 0.1), max_retries=0)
+            try:
+                with self.errors(model, started, attempt):
+                    return send(client)
+            except EndpointError as exc:
+                backoff = 2.0 ** (attempt - 1)
+                if not exc.transient or attempt == tries or time.monotonic() + backoff >= limit:
+                    raise
+                time.sleep(backoff)
+        raise AssertionError("unreachable")
 
     def pick(self, wanted: str | None, adapter: bool) -> str:
         """The served name to use: `wanted` when served, else the only base model or adapter."""
@@ -91,20 +112,28 @@ class Endpoint:
     def chat(self, model: str, messages: list[dict[str, str]], max_tokens: int, temperature: float,
              on_text: Callable[[str], None] | None = None, **extra) -> str:
         """One chat completion's text (streamed through `on_text` when given)."""
-        chat = self.client.chat.completions
         request = {"model": model, "messages": messages, "max_tokens": max_tokens, "temperature": temperature,
                    **extra}
-        with self.errors(model):
-            if on_text is None:
-                reply = chat.create(**request)
-                return reply.choices[0].message.content or ""
-            parts: list[str] = []
-            for chunk in chat.create(**request, stream=True):
-                delta = chunk.choices[0].delta.content if chunk.choices else None
+        if on_text is None:
+            return self._request(model, lambda client: _content(client.chat.completions.create(**request)))
+        parts: list[str] = []
+
+        def stream(client) -> str:
+            if parts:  # a retry after text was shown would show it twice
+                raise EndpointError(f"{self.label} broke off its answer midway; ask again", "status")
+            chose = False
+            for chunk in client.chat.completions.create(**request, stream=True):
+                choices = chunk.choices
+                chose = chose or bool(choices)
+                delta = choices[0].delta.content if choices else None
                 if delta:
                     parts.append(delta)
                     on_text(delta)
+            if not chose:
+                raise ValueError("the stream held no choices")
             return "".join(parts)
+
+        return self._request(model, stream)
 
     def async_client(self, max_retries: int = 1):
         """An asyncio client for the same server and key (Ragas' judge metrics need one)."""
@@ -112,13 +141,15 @@ class Endpoint:
                                        timeout=self.timeout, max_retries=max_retries)
 
     @contextmanager
-    def errors(self, model: str | None) -> Iterator[None]:
+    def errors(self, model: str | None, started: float | None = None, attempt: int = 1) -> Iterator[None]:
         """The client's exceptions as one-line EndpointErrors naming the URL and what to do."""
         openai = self.openai
+        started = time.monotonic() if started is None else started
         try:
             yield
         except openai.APITimeoutError:
-            raise EndpointError(f"{self.label} did not answer within {self.timeout:.0f} s "
+            tries = f" over {attempt} tries" if attempt > 1 else ""
+            raise EndpointError(f"{self.label} did not answer within {time.monotonic() - started:.0f} s{tries} "
                                 f"(raise --timeout, or check the server's load)", "timeout") from None
         except openai.APIConnectionError:
             raise EndpointError(f"cannot reach {self.label}: is the server running and the URL right "
@@ -134,6 +165,11 @@ class Endpoint:
         except openai.APIStatusError as exc:
             raise EndpointError(f"{self.url} answered HTTP {exc.status_code}: {_message(exc)}", "status",
                                 exc.status_code) from None
+        except (openai.APIResponseValidationError, ValueError, TypeError, AttributeError, KeyError,
+                IndexError) as exc:  # an HTML page, invalid JSON, a body of the wrong shape
+            raise EndpointError(f"{self.label} answered with something that is not an OpenAI-compatible "
+                                f"response ({describe(exc)}); check that the URL is the API's base "
+                                f"(usually ending in /v1)", "bad_reply") from None
 
     def _served(self) -> str:
         try:
@@ -143,10 +179,28 @@ class Endpoint:
 
 
 def _message(exc) -> str:
+    """The server's error message, first line, secrets removed (a gateway may echo the request)."""
     body = exc.body if isinstance(exc.body, dict) else {}
     inner = body.get("error", body)
     text = inner.get("message") if isinstance(inner, dict) else None
-    return str(text or exc.message).splitlines()[0][:300]
+    lines = str(text or exc.message).splitlines()
+    return redact(lines[0][:300] if lines else "")
+
+
+def _model_list(page) -> list:
+    """The entries of a `/v1/models` reply, each with a string id (else a ValueError)."""
+    models = list(page)
+    if not all(isinstance(getattr(m, "id", None), str) for m in models):
+        raise ValueError("a /v1/models entry has no string id")
+    return models
+
+
+def _content(reply) -> str:
+    """The text of a chat completion (a ValueError when the reply holds no choice)."""
+    choices = getattr(reply, "choices", None)
+    if not isinstance(choices, list) or not choices:
+        raise ValueError("the reply holds no choices")
+    return choices[0].message.content or ""
 
 
 class EndpointGenerator:

@@ -3,7 +3,11 @@ and their rendering with the profile's chat template. `memo ask`, fine-tuning an
 build prompts here.
 
 Document text is data: it goes into the user turn inside a fenced block, stripped of every chat
-control sequence, so nothing in a document can open a new turn or rewrite the system rules.
+control sequence, so nothing in a document can open a new turn or rewrite the system rules. The
+fence cannot be forged: a document line that looks like one of the block's own headers
+("Document [7] (...)") or like the question line ("Question:") is rewritten, and at rendering
+every special or added token of the model's own tokenizer is taken out of the system and user
+turns, whatever the model.
 """
 
 from __future__ import annotations
@@ -68,11 +72,23 @@ def chunk_body(text: str) -> str:
     return body if sep and head.lstrip().startswith("#") else text
 
 
+# A line inside a document that imitates the block's header or the question line.
+_FORGED_HEADER = re.compile(r"^([ \t]*Document\s*)\[([^\]\n]*)\]", re.IGNORECASE | re.MULTILINE)
+_FORGED_QUESTION = re.compile(r"^([ \t]*)Question(\s*):", re.IGNORECASE | re.MULTILINE)
+
+
+def defang(text: str) -> str:
+    """Document text that cannot pass for the prompt's own structure: "Document [7]" at the start
+    of a line becomes "Document (7)", and "Question:" becomes "Q:"."""
+    return _FORGED_QUESTION.sub(r"\1Q\2:", _FORGED_HEADER.sub(r"\1(\2)", text))
+
+
 def documents_block(contexts: Sequence[ContextDoc]) -> str:
     parts = []
     for number, doc in enumerate(contexts, start=1):
         label = doc.source + (f" - {doc.section}" if doc.section else "")
-        parts.append(f"Document [{number}] ({neutralize(label)}):\n{neutralize(chunk_body(doc.text)).strip()}")
+        body = defang(neutralize(chunk_body(doc.text))).strip()
+        parts.append(f"Document [{number}] ({neutralize(label)}):\n{body}")
     return DOCS_OPEN + "\n" + "\n\n".join(parts) + "\n" + DOCS_CLOSE
 
 
@@ -187,10 +203,31 @@ def _unmarked(text: str) -> tuple[str, str]:
 
 def render(tokenizer: Any, template: str, messages: list[dict[str, str]], answer: str | None = None) -> str:
     """The exact prompt text for `messages` (and, for training, the answer turn appended)."""
+    specials = special_tokens(tokenizer)
+    if specials is not None:
+        messages = [m if m["role"] == "assistant" else {**m, "content": specials.sub(" ", m["content"])}
+                    for m in messages]
     if answer is not None:
         messages = messages + [{"role": "assistant", "content": answer}]
     return tokenizer.apply_chat_template(messages, chat_template=TEMPLATES[template], tokenize=False,
                                          add_generation_prompt=answer is None)
+
+
+def special_tokens(tokenizer: Any) -> re.Pattern | None:
+    """A pattern matching every special or added token of `tokenizer` (`<file_sep>`,
+    `<|reserved_special_token_7|>`, ...), built once per tokenizer; None when it has none."""
+    cached = getattr(tokenizer, "_memo_specials", False)
+    if cached is not False:
+        return cached
+    strings = set(getattr(tokenizer, "all_special_tokens", None) or [])
+    strings |= {str(getattr(t, "content", t)) for t in (getattr(tokenizer, "added_tokens_decoder", None) or {}).values()}
+    strings = sorted((s for s in strings if s.strip()), key=len, reverse=True)
+    pattern = re.compile("|".join(map(re.escape, strings))) if strings else None
+    try:
+        tokenizer._memo_specials = pattern
+    except AttributeError:
+        pass
+    return pattern
 
 
 def encode(tokenizer: Any, text: str) -> list[int]:

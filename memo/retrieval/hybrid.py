@@ -13,9 +13,10 @@ import numpy as np
 from memo.core.config import Settings
 from memo.core.errors import MemoError, NotIndexedError
 from memo.core.identity import slug
+from memo.core.limits import check_question
 from memo.core.text import content_words
 from memo.ingestion.embedder import load_embedder
-from memo.ingestion.store import EMBEDDER_KEY, open_collection
+from memo.ingestion.store import EMBEDDER_KEY, open_collection, reading
 from memo.llm.models import pick_device
 from memo.ingestion.bm25 import BM25
 from memo.ingestion.chunk_table import READ_BATCH, open_table
@@ -88,7 +89,8 @@ class HybridRetriever:
         if stamped and stamped != settings.model.embedder:
             raise MemoError(f"index {settings.index.name!r} was built with embedder {stamped!r}, "
                             f"not {settings.model.embedder!r}; set model.embedder back or reindex")
-        self.table = open_table(settings.index_dir, self._collection, settings.retrieval.stemming)
+        with reading(settings):
+            self.table = open_table(settings.index_dir, self._collection, settings.retrieval.stemming)
         self._ids = self.table.ids
         self._position = self.table.position
         self._embedder = embedder
@@ -142,7 +144,8 @@ class HybridRetriever:
         """The stored text and metadata of chunks `ids`, in that order (read from Chroma)."""
         found: dict[str, Chunk] = {}
         for start in range(0, len(ids), READ_BATCH):
-            got = self._collection.get(ids=ids[start:start + READ_BATCH], include=["documents", "metadatas"])
+            with reading(self.settings):
+                got = self._collection.get(ids=ids[start:start + READ_BATCH], include=["documents", "metadatas"])
             for chunk_id, text, meta in zip(got["ids"], got["documents"], got["metadatas"]):
                 found[chunk_id] = Chunk(chunk_id, text, meta)
         return [found[i] for i in ids if i in found]
@@ -174,6 +177,7 @@ class HybridRetriever:
         """The `k` best chunks for `query` among the company's (and role's) documents."""
         if not query.strip():
             raise MemoError("the query is empty; ask a question")
+        check_question(query)
         cfg = self.settings.retrieval
         k = k or cfg.k
         _, mask = self.scope(company, role)

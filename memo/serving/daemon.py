@@ -27,7 +27,8 @@ from typing import Any
 from memo.answering.ask import Answerer, resolve_mode
 from memo.core import notices
 from memo.core.config import Settings, settings_from_dict
-from memo.core.errors import MemoError
+from memo.core.errors import PASS_THROUGH, MemoError, describe
+from memo.core.redaction import RedactingFormatter
 from memo.ingestion.store import forget_clients
 from memo.llm.adapter import resolve_adapter
 from memo.llm.generator import load_generator
@@ -154,9 +155,11 @@ def handle(warm: Warm, conn: socket.socket) -> None:
         send({"event": "error", "message": str(exc), "exit_code": exc.exit_code})
     except (Stop, BrokenPipeError, ConnectionResetError):
         raise
-    except Exception as exc:  # noqa: BLE001 - reported to the command in one line, logged in full
+    except PASS_THROUGH:
+        raise
+    except BaseException as exc:  # noqa: BLE001 - a library's error or panic: one line to the command, logged in full
         LOG.exception("request failed")
-        send({"event": "error", "message": f"the warm memo process failed: {type(exc).__name__}: {exc} "
+        send({"event": "error", "message": f"the warm memo process failed: {describe(exc)} "
               f"(full report in its log; `--no-daemon` answers in-process)", "exit_code": 1})
     finally:
         notices.LOGGER.removeHandler(forward)
@@ -201,6 +204,8 @@ def serve(home: Path) -> int:
 
 def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:  # nothing secret reaches the log
+        handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     if len(sys.argv) != 2:
         LOG.error("usage: python -m memo.serving.daemon MEMO_HOME")
         return 2

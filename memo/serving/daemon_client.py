@@ -33,6 +33,7 @@ from memo.answering.ask import Answer
 from memo.core import notices
 from memo.core.config import Settings
 from memo.core.errors import MemoError
+from memo.core.limits import check_question
 from memo.retrieval import hybrid
 from memo.retrieval.hybrid import Hit
 
@@ -188,6 +189,8 @@ def stop(settings: Settings) -> bool:
 
 def search(settings: Settings, query: str, company: str, role: str | None = None, k: int | None = None) -> list[Hit]:
     """`memo search`: through the warm process when `daemon.enabled`, else in-process."""
+    if query.strip():
+        check_question(query)  # refused here, before a warm process is started for it
     if settings.daemon.enabled:
         try:
             hits = request(settings, "search", {"query": query, "company": company, "role": role, "k": k})
@@ -202,6 +205,8 @@ def ask(settings: Settings, question: str, company: str, role: str | None = None
         timeout: float = 120.0, on_text: Callable[[str], None] | None = None) -> Answer:
     """`memo ask` (memo.answering.ask.ask): through the warm process when `daemon.enabled` and the
     model is local; an --endpoint answer is asked in-process (its key never leaves this process)."""
+    if question.strip():
+        check_question(question)
     if settings.daemon.enabled and not endpoint:
         if served_model:
             raise MemoError("--model names a model served at --endpoint; for local weights use --llm")

@@ -7,7 +7,7 @@ import sys
 import pytest
 
 HEAVY = ("torch", "transformers", "chromadb", "vllm", "sentence_transformers", "llama_index")
-COMMANDS = ("index", "search", "ask", "synth", "train", "serve", "doctor", "bench", "status", "config")
+COMMANDS = ("index", "search", "ask", "synth", "train", "serve", "doctor", "bench", "status", "config", "repair")
 
 
 @pytest.mark.parametrize("argv", [["--help"]] + [[command, "--help"] for command in COMMANDS])
@@ -63,3 +63,25 @@ def test_train_takes_the_old_settings_spelling_with_a_warning(memo_env, tmp_path
     both = run_memo("train", str(tmp_path), "--out", str(tmp_path / "a"), "--settings", str(toml),
                     "--config", str(toml))
     assert both.returncode == 2 and "give one settings file" in both.stderr and "Traceback" not in both.stderr
+
+
+class PanicException(BaseException):
+    """What pyo3 raises for a Rust panic inside a library: not even an Exception."""
+
+
+@pytest.mark.parametrize("raised", [RuntimeError("boom\nsecond line"), PanicException("unwrap on Err")])
+def test_an_unforeseen_failure_is_one_line_and_its_traceback_goes_to_the_log(memo_env, monkeypatch, capsys, raised):
+    from memo.cli import main
+
+    monkeypatch.setenv("MEMO_API_KEY", "sk-never-shown-12345678")
+
+    def fail(*args, **kwargs):
+        raise type(raised)(f"{raised} with sk-never-shown-12345678")
+
+    monkeypatch.setattr("memo.ingestion.store.index_status", fail)
+    assert main(["status"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"memo: error: status failed unexpectedly ({type(raised).__name__}: ")
+    log = memo_env / "logs" / "errors.log"
+    assert str(log) in err[0] and "Traceback" in log.read_text()
+    assert "sk-never-shown-12345678" not in err[0] + log.read_text()

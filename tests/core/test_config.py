@@ -51,6 +51,11 @@ def test_config_file_in_working_directory_and_home(memo_env, tmp_path):
     ('[generation]\nstop_after_answer = "yes"\n', "stop_after_answer"),
     ('[train]\ndata_style = "closed"\n', "data_style"),
     ('[train]\nclosed_book = 1.5\n', "closed_book"),
+    ('[generation]\ntemperature = true\n', "temperature"),  # a bool is not a number
+    ('[index]\nname = "../../outside"\n', "plain name"),
+    ('[index]\nname = "a/b"\n', "plain name"),
+    ('[index]\nname = "ends-with-dot."\n', "plain name"),
+    ('[index]\nchroma_url = "http://[::1"\n', "not a valid URL"),
 ])
 def test_bad_settings_name_the_offending_value(memo_env, tmp_path, text, needle):
     toml = tmp_path / "bad.toml"

@@ -223,8 +223,10 @@ def test_failing_judge_leaves_judged_scores_unmeasured(demo_home, smollm2_dir, j
 
 @pytest.mark.parametrize("case, needle", [
     ("malformed", "eval.jsonl:2: malformed JSON"),
-    ("no-company", "has no company, which the retrieval arms need"),
+    ("no-company", "has no company: pass --company NAME"),
     ("unindexed", "company 'Globex' is not indexed (indexed: Tidewell)"),
+    ("unindexed-base", "company 'Globex' is not indexed (indexed: Tidewell)"),  # as `memo ask --mode base`
+    ("too-long", "eval.jsonl:1: the question is 100,000 characters long; the limit is 2,000"),
     ("no-adapter", "ft/hybrid, which need --adapter DIR"),
     ("judge-down", "cannot reach the judge at http://127.0.0.1:"),
     ("bad-baseline", "is not a `memo bench` summary.json"),
@@ -232,12 +234,16 @@ def test_failing_judge_leaves_judged_scores_unmeasured(demo_home, smollm2_dir, j
 def test_bad_input_is_one_clear_line(demo, run_memo, tmp_path, case, needle):  # noqa: F811
     good = {"question": "How many days of paid leave?", "company": "Tidewell", "reference_answer": "27."}
     lines = {"malformed": [json.dumps(good), "{oops"], "no-company": [json.dumps({**good, "company": None})],
-             "unindexed": [json.dumps({**good, "company": "Globex"})]}.get(case, [json.dumps(good)])
+             "unindexed": [json.dumps({**good, "company": "Globex"})],
+             "unindexed-base": [json.dumps({**good, "company": "Globex"})],
+             "too-long": [json.dumps({**good, "question": "why " * 25_000})]}.get(case, [json.dumps(good)])
     data = tmp_path / "eval.jsonl"
     data.write_text("\n".join(lines) + "\n")
     args = [str(data), "--out", str(tmp_path / "out"), "--arms", "base,rag"]
     if case == "no-adapter":
         args[-1] = "base,ft"
+    if case == "unindexed-base":
+        args[-1] = "base"
     if case == "judge-down":
         args += ["--judge-endpoint", f"http://127.0.0.1:{free_port()}/v1", "--judge-model", "gpt-4o"]
     if case == "bad-baseline":

@@ -94,7 +94,7 @@ def small_disk(tmp_path):
 
 
 def test_a_disk_that_fills_up_mid_index_is_repaired_by_the_next_run(small_disk, tmp_path):
-    docs = corpus(tmp_path / "docs", files=160)
+    docs = corpus(tmp_path / "docs", files=400)
     home = small_disk / "home"
     full = memo_cli(home, "index", str(docs), "--company", "Acme", "--json")
     assert full.returncode != 0 and "Traceback" not in full.stderr, full.stderr

@@ -103,7 +103,7 @@ def test_a_hanging_endpoint_costs_one_deadline_and_says_how_long(bad_server, mon
     Misbehaving.chats.clear()
     endpoint = Endpoint(bad_server, timeout=2.0, retries=3)
     started = time.monotonic()
-    with pytest.raises(EndpointError, match=r"did not answer within 2 s") as caught:
+    with pytest.raises(EndpointError, match=r"did not answer within [23] s \(raise --timeout") as caught:
         endpoint.chat("smol", [{"role": "user", "content": "hi"}], 8, 0.0)
     assert time.monotonic() - started < 4.5  # 4 tries of 2 s would be 8 s or more
     assert caught.value.kind == "timeout"

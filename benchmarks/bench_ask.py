@@ -21,11 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-from common import emit, parse_args, percentile
-
-DEMO = Path(__file__).resolve().parents[1] / "memo" / "demo_corpus"
-EXTRA = ["Why do you want to work at Tidewell?", "What are Tidewell's values?", "Can I work remotely?",
-         "How does Tidewell support learning and growth?"]
+from common import demo_questions, demo_settings, emit, parse_args, percentile
 
 
 def configure(parser) -> None:
@@ -48,20 +44,12 @@ def ask(question: str, warm: bool) -> tuple[float, dict]:
 
 def main() -> None:
     args = parse_args(__doc__, configure)
-    if args.home:
-        os.environ["MEMO_HOME"] = str(args.home.resolve())
-    from memo.core.config import load_settings
-    from memo.ingestion.indexer import Target, index_corpus
-    from memo.llm.models import inference_tokenizer, llm_path
+    settings = demo_settings(args.home)
     from memo.core.profiles import get_profile
+    from memo.llm.models import inference_tokenizer, llm_path
 
-    settings = load_settings()
-    if not args.home:
-        index_corpus(settings, [DEMO / "tidewell"], Target("Tidewell"), show_progress=False)
     tokenizer = inference_tokenizer(llm_path("", get_profile(settings.model.profile), settings.cache_dir))
-    questions = [json.loads(line)["question"] for line in (DEMO / "tidewell-eval.jsonl").read_text().splitlines()
-                 if line.strip()] + EXTRA
-    questions = questions[:args.questions]
+    questions = demo_questions()[:args.questions]
     setup, _ = ask(questions[-1], warm=False)  # once per install: fast-decode weights saved
     subprocess.run([sys.executable, "-m", "memo", "daemon", "stop"], capture_output=True)
     warm, tokens = [], []

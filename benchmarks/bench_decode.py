@@ -15,17 +15,11 @@ Without `--home` the demo corpus is indexed into a fresh MEMO_HOME and the model
 
 from __future__ import annotations
 
-import json
-import os
 import time
 from pathlib import Path
 
 import numpy as np
-from common import emit, parse_args
-
-DEMO = Path(__file__).resolve().parents[1] / "memo" / "demo_corpus"
-EXTRA_QUESTIONS = ["Why do you want to work at Tidewell?", "What are Tidewell's values?",
-                   "How does Tidewell support learning and growth?", "Can I work remotely?"]
+from common import demo_questions, demo_settings, emit, parse_args
 
 
 def configure(parser) -> None:
@@ -76,8 +70,7 @@ def fast_rate(fast, prompt: list[int], tokens: int) -> tuple[float, float]:
 
 
 def agreement(answerer, generator, mode: str, decoding) -> tuple[int, int, list[str]]:
-    questions = [json.loads(line)["question"] for line in (DEMO / "tidewell-eval.jsonl").read_text().splitlines()
-                 if line.strip()] + EXTRA_QUESTIONS
+    questions = demo_questions()
     same, differ = 0, []
     for question in questions:
         messages, _ = answerer.prepare(question, "Tidewell", None, mode)
@@ -93,18 +86,12 @@ def agreement(answerer, generator, mode: str, decoding) -> tuple[int, int, list[
 
 def main() -> None:
     args = parse_args(__doc__, configure)
-    if args.home:
-        os.environ["MEMO_HOME"] = str(args.home.resolve())
+    settings = demo_settings(args.home)
     from memo.answering.ask import Answerer, resolve_mode
-    from memo.core.config import load_settings
-    from memo.ingestion.indexer import Target, index_corpus
     from memo.llm.adapter import resolve_adapter
     from memo.llm.generator import Decoding
     from memo.llm.prompt import encode, render
 
-    settings = load_settings()
-    if not args.home:
-        index_corpus(settings, [DEMO / "tidewell"], Target("Tidewell"), show_progress=False)
     mode, adapter = resolve_mode(settings, "auto", None, None)
     answerer = Answerer(settings, adapter=resolve_adapter(adapter))
     generator = answerer.generator_for(mode)

@@ -33,6 +33,30 @@ atexit.register(shutil.rmtree, HOME, True)
 
 DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpora" / "tts-handbook"
 COMPANY = "TTS"
+DEMO = Path(__file__).resolve().parents[1] / "memo" / "demo_corpus"
+# The demo's questions beyond its eval file: why, values, growth, remote work.
+DEMO_EXTRA = ["Why do you want to work at Tidewell?", "What are Tidewell's values?",
+              "How does Tidewell support learning and growth?", "Can I work remotely?"]
+
+
+def demo_settings(home: Path | None):
+    """memo's settings over `home`, a MEMO_HOME with the demo indexed; without one, the fresh
+    benchmark home with the demo corpus indexed into it first."""
+    if home:
+        os.environ["MEMO_HOME"] = str(home.resolve())
+    from memo.core.config import load_settings
+    from memo.ingestion.indexer import Target, index_corpus
+
+    settings = load_settings()
+    if not home:
+        index_corpus(settings, [DEMO / "tidewell"], Target("Tidewell"), show_progress=False)
+    return settings
+
+
+def demo_questions() -> list[str]:
+    """The demo's eval questions, then DEMO_EXTRA."""
+    lines = (DEMO / "tidewell-eval.jsonl").read_text(encoding="utf-8").splitlines()
+    return [json.loads(line)["question"] for line in lines if line.strip()] + DEMO_EXTRA
 EMBEDDER = "all-MiniLM-L6-v2"
 
 

@@ -22,6 +22,14 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 QUESTION = "How many days of paid leave does Tidewell offer?"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def no_warm_process_outlives_the_suite(tmp_path_factory):
+    """Stop any warm memo process serving a home of this test session when the session ends."""
+    yield
+    base = str(tmp_path_factory.getbasetemp())
+    subprocess.run(["pkill", "-f", f"memo.serving.daemon {base}"], check=False, capture_output=True)
+
+
 @pytest.fixture
 def memo_env(tmp_path, monkeypatch) -> Path:
     """Give the test its own MEMO_HOME (returned), offline, with no telemetry and no API key.
@@ -290,7 +298,7 @@ def train_adapter(data_dir: Path, out: Path, base: Path, rows: list[dict], **cfg
 def env_for(tmp_path: Path, base: Path, stand_in: Path | None = None, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEMO_")}
     path = [str(REPO_ROOT)] + ([str(stand_in)] if stand_in else [])
-    env.update(MEMO_HOME=str(tmp_path / "home"), MEMO_MODEL_LLM=str(base), HF_HUB_OFFLINE="1",
+    env.update(MEMO_HOME=str(tmp_path / "home"), MEMO_MODEL_LLM=str(base), MEMO_DAEMON_ENABLED="false", HF_HUB_OFFLINE="1",
                PYTHONPATH=os.pathsep.join(path), MEMO_VLLM_PYTHON=sys.executable)
     env.update(extra)
     return env

@@ -26,7 +26,8 @@ SMALL = ["--demo", "--arms", "base,rag", "--limit", "3", "--max-new-tokens", "40
 
 def bench(home: Path, llm: Path, *args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     full = {k: v for k, v in os.environ.items() if not k.startswith("MEMO_") and k != "OPENAI_API_KEY"}
-    full.update(MEMO_HOME=str(home), MEMO_MODEL_LLM=str(llm), HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1",
+    full.update(MEMO_HOME=str(home), MEMO_MODEL_LLM=str(llm), MEMO_DAEMON_ENABLED="false", HF_HUB_OFFLINE="1",
+                TRANSFORMERS_OFFLINE="1",
                 ANONYMIZED_TELEMETRY="False", PYTHONPATH=str(REPO_ROOT), **(env or {}))
     return subprocess.run([sys.executable, "-m", "memo", "bench", *args], capture_output=True, text=True,
                           env=full, timeout=900)

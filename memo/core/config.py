@@ -113,6 +113,10 @@ class GenerationConfig:
     # One greedy answer decodes through memo.llm.fast_decode (numpy, 2.7x transformers' tokens/s
     # on a 2-core CPU; benchmarks/bench_decode.py); false = transformers' generate, the reference.
     fast_decode: bool = True
+    # With fast_decode, a prompt's matrix products in bf16 where the CPU has native bf16 (AVX512-BF16
+    # or AMX): prefill x1.25-1.5, but 2 of the 12 demo greedy answers differ from transformers'
+    # (benchmarks/README.md), so off: answers stay the reference's token for token.
+    prefill_bf16: bool = False
 
 
 @dataclass

@@ -57,6 +57,11 @@ class NumpyLlama:
         self.arrays = arrays
         self.embed, self.lm_head, self.norm = arrays["embed"], arrays["lm_head"], arrays["norm"]
         self.layers = [{name: arrays[f"{i}.{name}"] for name in LAYER_ARRAYS} for i in range(meta["layers"])]
+        # A prompt's matrix products in bfloat16 (generation.prefill_bf16, where the CPU has native
+        # bf16): 2.3x float32's GEMM rate here, a 690-token prefill ~1.2 s -> 0.8-1.0 s, but 2 of
+        # the 12 demo greedy answers then differ from transformers' (benchmarks/bench_decode.py).
+        self.prefill_bf16 = False
+        self._bf16: dict[int, object] = {}
         self.keys: list[np.ndarray] = []
         self.values: list[np.ndarray] = []
         self.length = 0
@@ -148,7 +153,7 @@ class NumpyLlama:
             future = np.arange(start + count)[None, :] > (start + np.arange(count))[:, None]
             mask = np.where(future, np.float32(-np.inf), np.float32(0.0))
         hidden = self.embed[np.asarray(ids)]
-        mm = _torch_matmul if count > 1 else np.matmul  # a prompt: matrix products; a token: OpenBLAS GEMV
+        mm = self._prefill_matmul if count > 1 else np.matmul  # a prompt: matrix products; a token: OpenBLAS GEMV
         for layer, keys, values in zip(self.layers, self.keys, self.values):
             x = self._rms(hidden, layer["in_norm"])
             hidden = hidden + self._attention(layer, x, keys, values, (cos, sin), mask, mm)
@@ -173,6 +178,18 @@ class NumpyLlama:
         else:
             out = self._cached_attention(q, keys[:, :, :end], values[:, :end], mask)
         return mm(out.reshape(count, h * d), layer["o"])
+
+    def _prefill_matmul(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """A prompt's `a @ b` by torch: in float32, or with `prefill_bf16` in bfloat16 (the weights
+        converted once), returned in float32. Decoding stays float32 either way."""
+        if not self.prefill_bf16:
+            return _torch_matmul(a, b)
+        import torch
+
+        weights = self._bf16.get(id(b))
+        if weights is None:
+            weights = self._bf16[id(b)] = _as_tensor(b).to(torch.bfloat16)
+        return (torch.from_numpy(np.ascontiguousarray(a)).to(torch.bfloat16) @ weights).float().numpy()
 
     def forward_batch(self, tokens: list[int], caches: list[KVCache]) -> np.ndarray:
         """One new token for each of several sequences, each with its own cache and position:
@@ -225,17 +242,23 @@ class NumpyLlama:
         return (scores @ values).reshape(kv, group, count, d).transpose(2, 0, 1, 3)
 
 
-def _torch_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """a @ b by torch (a prompt's matrix products: its GEMM ran a 690-token prefill in 1.16 s
-    where OpenBLAS took 1.76 s here); the weights are shared, not copied."""
+def _as_tensor(array: np.ndarray):
+    """A torch view of a weight array (shared, not copied)."""
     import warnings
 
     import torch
 
     with warnings.catch_warnings():  # memory-mapped weights are read-only; torch only reads them
         warnings.simplefilter("ignore", UserWarning)
-        weights = torch.from_numpy(b)
-    return (torch.from_numpy(np.ascontiguousarray(a)) @ weights).numpy()
+        return torch.from_numpy(array)
+
+
+def _torch_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a @ b by torch (a prompt's matrix products: its GEMM ran a 690-token prefill in 1.16 s
+    where OpenBLAS took 1.76 s here)."""
+    import torch
+
+    return (torch.from_numpy(np.ascontiguousarray(a)) @ _as_tensor(b)).numpy()
 
 
 def _causal_attention(q: np.ndarray, keys: np.ndarray, values: np.ndarray) -> np.ndarray:

@@ -21,7 +21,7 @@ from memo.core.profiles import get_profile
 from memo.llm.adapter import attach, base_fingerprint, check_base, check_template, read_adapter
 from memo.llm.fast_decode import FORMAT, NumpyLlama, greedy, greedy_batch, supported
 from memo.llm.loop_guard import LoopGuard
-from memo.llm.models import LoadedLLM, inference_tokenizer, llm_path, load_llm, pick_device
+from memo.llm.models import LoadedLLM, fast_bf16, inference_tokenizer, llm_path, load_llm, pick_device
 from memo.llm.prompt import encode, render
 from memo.llm.quote_copy import QuoteCopy
 
@@ -56,7 +56,8 @@ class Decoding:
 
 class LocalGenerator:
     def __init__(self, llm: LoadedLLM, template: str, context_length: int, fast_decode: bool = False,
-                 fast_cache: Path | None = None, load_model: Callable[[], Any] | None = None):
+                 fast_cache: Path | None = None, load_model: Callable[[], Any] | None = None,
+                 prefill_bf16: bool = False):
         """`fast_decode`: decode greedy answers, one or a batch, with memo.llm.fast_decode where the
         model allows (built on first use and saved to `fast_cache`); sampling always decodes
         through transformers. `llm.model` may be None when `load_model` loads it on first use."""
@@ -66,6 +67,7 @@ class LocalGenerator:
         self.fast_decode = fast_decode
         self.fast_cache = fast_cache
         self._load_model = load_model
+        self.prefill_bf16 = prefill_bf16  # memo.llm.fast_decode's NumpyLlama.prefill_bf16
         self._fast = None
 
     @property
@@ -111,6 +113,7 @@ class LocalGenerator:
                 return None
             self._fast = NumpyLlama.from_model(self.model)
             self._save_fast()
+        self._fast.prefill_bf16 = self.prefill_bf16
         return self._fast
 
     def _save_fast(self) -> None:
@@ -255,7 +258,8 @@ def load_generator(settings: Settings, adapter: Path | None = None) -> LocalGene
     fast = settings.generation.fast_decode and pick_device(settings.model.device) == "cpu"
     cache = settings.cache_dir / "fast" / fast_key(path, adapter) if fast else None
     generator = LocalGenerator(LoadedLLM(None, None, name, "cpu", path), profile.template, context_length(settings),
-                               settings.generation.fast_decode, cache, load_model)
+                               settings.generation.fast_decode, cache, load_model,
+                               fast and settings.generation.prefill_bf16 and fast_bf16("cpu"))
     try:
         generator._fast = NumpyLlama.load(cache) if cache is not None and cache.is_dir() else None
     except ValueError:

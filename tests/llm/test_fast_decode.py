@@ -77,6 +77,22 @@ def test_a_batch_gives_each_prompt_its_own_greedy_answer():
     assert batch[1][-1] == stop and len(batch[1]) <= 5 < max(len(b) for b in batch)
 
 
+def test_a_bf16_prefill_is_close_to_float32_and_decoding_stays_float32():
+    """generation.prefill_bf16: the prompt's products in bfloat16 move the logits a little (which is
+    why it is off by default), and the tokens after it decode in float32 as before."""
+    fast = NumpyLlama.from_model(tiny_llama())
+    prompt = list(range(10, 40))
+    fast.reset(41)
+    reference = fast.forward(prompt)
+    fast.prefill_bf16 = True
+    fast.reset(41)
+    got = fast.forward(prompt)
+    assert not np.array_equal(got, reference)
+    assert np.abs(got - reference).max() < 0.05 * np.abs(reference).max()
+    step = fast.forward([7])
+    assert step.dtype == np.float32 and fast.length == 31
+
+
 def test_full_cache_is_refused():
     fast = NumpyLlama.from_model(tiny_llama())
     fast.reset(4)

@@ -6,15 +6,19 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import signal
 import socket
 import stat
+import subprocess
+import sys
 import time
 
 import pytest
 
 from memo.core.config import load_settings
 from memo.serving.daemon_client import code_stamp, runtime_dir, socket_path
-from tests.conftest import QUESTION, write_files
+from tests.conftest import QUESTION, REPO_ROOT, write_files
 
 ON = {"MEMO_DAEMON_ENABLED": "true"}
 
@@ -113,3 +117,59 @@ def test_idle_timeout_ends_it(warm, run_memo):
         time.sleep(0.1)
     assert not socket_path(warm).exists()
     assert status(run_memo) == {"running": False}
+
+
+def test_a_stale_socket_file_is_replaced(warm, run_memo):
+    """A socket file left by a process that died without cleaning up (nothing listens on it)."""
+    path = socket_path(warm)
+    leftover = socket.socket(socket.AF_UNIX)
+    leftover.bind(str(path))
+    leftover.close()  # the file stays, and nothing accepts on it
+    assert path.exists()
+    done = run_memo("search", "leave", "--company", "Tidewell", "--json")
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert status(run_memo)["running"]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run a command as a second user")
+def test_another_user_cannot_reach_the_warm_process(warm, run_memo):
+    assert run_memo("search", "leave", "--company", "Tidewell").returncode == 0
+    path = socket_path(warm)
+    probe = ("import socket, sys\ns = socket.socket(socket.AF_UNIX)\n"
+             "try:\n    s.connect(sys.argv[1])\nexcept PermissionError:\n    print('refused')\n"
+             "else:\n    print('connected')\n")
+    system_python = shutil.which("python3", path="/usr/bin:/bin")  # one the other user may run
+    if system_python is None:
+        pytest.skip("no system python3 for the second user")
+    other = subprocess.run([system_python, "-c", probe, str(path)], capture_output=True, text=True, user=65534,
+                           cwd="/", env={"PATH": "/usr/bin:/bin"})
+    assert other.stdout.strip() == "refused", other.stderr
+    assert status(run_memo)["requests"] == 1  # the search; nothing of the other user reached it
+
+
+def test_a_kill_mid_answer_leaves_a_working_process(warm, run_memo, memo_env):
+    """The command killed while the warm process answers it: the process lives on and answers the
+    next command. The warm process killed mid-answer: the command ends cleanly and the next one
+    starts a new process."""
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    assert run_memo("search", "leave", "--company", "Tidewell").returncode == 0  # warm, model not loaded yet
+    pid = status(run_memo)["pid"]
+    client = subprocess.Popen([sys.executable, "-m", "memo", "ask", QUESTION, "--company", "Tidewell", "--json"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    time.sleep(2.0)  # the warm process is loading the model or answering
+    client.kill()
+    client.wait()
+    after = run_memo("ask", QUESTION, "--company", "Tidewell", "--json")
+    assert after.returncode == 0, after.stderr
+    assert status(run_memo)["pid"] == pid
+
+    client = subprocess.Popen([sys.executable, "-m", "memo", "ask", QUESTION, "--company", "Tidewell", "--json"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    time.sleep(1.0)
+    os.kill(pid, signal.SIGKILL)
+    out, err = client.communicate(timeout=300)
+    assert "Traceback" not in err, err
+    assert client.returncode == 0 or len(err.strip().splitlines()) == 1, err
+    again = run_memo("search", "leave", "--company", "Tidewell", "--json")
+    assert again.returncode == 0, again.stderr
+    assert status(run_memo)["pid"] != pid

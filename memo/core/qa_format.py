@@ -18,8 +18,8 @@ def qa_row_problem(row: dict) -> str | None:
     """Why a Q&A row cannot be used, or None."""
     if not isinstance(row.get("question"), str) or not row["question"].strip():
         return "`question` must be a non-empty string"
-    if question_problem(row["question"]):
-        return question_problem(row["question"])
+    if problem := question_problem(row["question"]):
+        return problem
     for name in STRING_FIELDS:
         if row.get(name) is not None and not isinstance(row[name], str):
             return f"`{name}` must be a string or null, not {type(row[name]).__name__}"

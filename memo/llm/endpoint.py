@@ -82,17 +82,18 @@ class Endpoint:
         started = time.monotonic()
         limit = started + (self.timeout if deadline is None else deadline)
         tries = self.retries + 1 if tries is None else tries
-        for attempt in range(1, tries + 1):
+        attempt = 1
+        while True:
             client = self.client.with_options(timeout=max(limit - time.monotonic(), 0.1), max_retries=0)
             try:
                 with self.errors(model, started, attempt):
                     return send(client)
             except EndpointError as exc:
                 backoff = 2.0 ** (attempt - 1)
-                if not exc.transient or attempt == tries or time.monotonic() + backoff >= limit:
+                if not exc.transient or attempt >= tries or time.monotonic() + backoff >= limit:
                     raise
                 time.sleep(backoff)
-        raise AssertionError("unreachable")
+                attempt += 1
 
     def pick(self, wanted: str | None, adapter: bool) -> str:
         """The served name to use: `wanted` when served, else the only base model or adapter."""

@@ -18,7 +18,7 @@ from memo.core.config import Settings
 from memo.core.errors import MemoError
 from memo.core.identity import company_corpus_hash
 from memo.core.limits import check_question
-from memo.core.profiles import DEFAULT_PROFILE, get_profile
+from memo.core.profiles import AUTO, DEFAULT_PROFILE
 from memo.llm.adapter import (
     base_fingerprint,
     read_adapter,
@@ -28,7 +28,8 @@ from memo.llm.adapter import (
 )
 from memo.llm.endpoint import Endpoint, EndpointGenerator
 from memo.llm.generator import Decoding, context_length, load_generator
-from memo.llm.models import llm_path, load_tokenizer
+from memo.llm.derive import resolve
+from memo.llm.models import load_tokenizer
 from memo.llm.prompt import ANSWER_MARK, ContextDoc, build_messages, split_answer
 from memo.retrieval.hybrid import HybridRetriever
 from memo.retrieval.packing import pack, reading_order
@@ -95,11 +96,11 @@ class Answerer:
         wants_adapter = mode in ADAPTER_MODES
         name = self.endpoint.pick(self.served_adapter if wants_adapter else self.served_model, wants_adapter)
         if name not in self._served:
-            profile = get_profile(self.settings.model.profile)
+            profile, path = resolve(self.settings)
             if self._tokenizer is None:  # counts the prompt for packing: the served model's own tokenizer
-                self._tokenizer = load_tokenizer(llm_path(self.settings.model.llm, profile, self.settings.cache_dir))
+                self._tokenizer = load_tokenizer(path)
             self._served[name] = EndpointGenerator(self.endpoint, name, self._tokenizer, profile.template,
-                                                   context_length(self.settings))
+                                                   context_length(self.settings, profile))
         return self._served[name]
 
     def check_mode(self, mode: str) -> None:
@@ -195,7 +196,7 @@ def resolve_mode(settings: Settings, mode: str, adapter: str | None, endpoint: s
     if adapter:
         return "hybrid", adapter
     reader = shipped_reader()
-    if reader and not endpoint and settings.model.profile == DEFAULT_PROFILE and _reader_fits(settings, reader):
+    if reader and not endpoint and settings.model.profile in (AUTO, DEFAULT_PROFILE) and _reader_fits(settings, reader):
         return "hybrid", str(reader)
     return "rag", None
 

@@ -29,7 +29,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from memo.cli.render import print_bench_summary
     from memo.core.progress import Progress
     from memo.eval.bench import BenchOptions, run_bench
-    from memo.llm.adapter import adapter_profile, resolve_adapter
+    from memo.llm.adapter import adapter_model, resolve_adapter
 
     def local(value: str | None) -> str | None:  # `@reader` is the shipped reader's folder
         return str(resolve_adapter(value)) if value and not args.endpoint else value
@@ -45,10 +45,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
                         judge_runs=args.judge_runs, judge_timeout=args.judge_timeout,
                         baseline=Path(args.baseline) if args.baseline else None)
     opts.validate()  # before any model loads
-    profile = args.profile
-    if profile is None and args.adapter and not args.endpoint:
-        profile = adapter_profile(Path(opts.adapter))
-    settings = settings_from(args, **{"model.profile": profile, "model.llm": args.llm,
+    profile, llm = args.profile, args.llm
+    if profile is None and llm is None and args.adapter and not args.endpoint:
+        profile, llm = adapter_model(Path(opts.adapter))
+    settings = settings_from(args, **{"model.profile": profile, "model.llm": llm,
                                       "generation.max_new_tokens": args.max_new_tokens,
                                       "index.chroma_url": args.chroma_url})
     with Progress(enabled=not args.json) as progress:

@@ -101,12 +101,14 @@ def cmd_ask(args: argparse.Namespace) -> int:
     MEMO_API_KEY or OPENAI_API_KEY.
     """
     from memo.cli.render import print_answer, print_sources, streaming
-    from memo.llm.adapter import adapter_profile, resolve_adapter
+    from memo.llm.adapter import adapter_model, resolve_adapter
     from memo.serving.daemon_client import ask
 
     local_adapter = resolve_adapter(args.adapter) if args.adapter and not args.endpoint else None
-    profile = args.profile or (adapter_profile(local_adapter) if local_adapter else None)
-    settings = settings_from(args, **{"model.profile": profile, "model.llm": args.llm,
+    profile, llm = args.profile, args.llm
+    if profile is None and llm is None and local_adapter:
+        profile, llm = adapter_model(local_adapter)
+    settings = settings_from(args, **{"model.profile": profile, "model.llm": llm,
                                       "generation.max_new_tokens": args.max_new_tokens,
                                       "index.chroma_url": args.chroma_url,
                                       "daemon.enabled": False if args.no_daemon else None})

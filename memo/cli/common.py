@@ -54,9 +54,15 @@ def add_reranker(parser: argparse.ArgumentParser) -> None:
                         "fused candidates (default: retrieval.reranker, none)")
 
 
-def add_model(parser: argparse.ArgumentParser, what: str = "model weights") -> None:
-    parser.add_argument("--profile", help="model profile: smollm2-135m (default) or llama-2-7b-chat")
-    parser.add_argument("--llm", metavar="PATH", help=f"{what} (folder or hub id) for the profile")
+PROFILE_HELP = ("model profile: auto (the default: smollm2-135m, or derived from --llm's own files), "
+                "smollm2-135m, llama-2-7b-chat, llama-3-instruct, mistral-instruct, qwen2.5-instruct")
+LLM_HELP = ("any chat model: a Hugging Face folder or cached hub id with a chat template, or a .gguf "
+            "file; without --profile its profile is derived from its files (`memo doctor --llm X`)")
+
+
+def add_model(parser: argparse.ArgumentParser, what: str = "") -> None:
+    parser.add_argument("--profile", help=PROFILE_HELP)
+    parser.add_argument("--llm", metavar="PATH", help=f"{what}{': ' if what else ''}{LLM_HELP}")
 
 
 def add_no_daemon(parser: argparse.ArgumentParser) -> None:

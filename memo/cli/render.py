@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from memo.core.redaction import for_people
+from memo.core.redaction import for_people, printable
 
 
 def shown(text: str) -> str:
@@ -175,6 +175,19 @@ def print_verdicts(summary: dict) -> None:
             console.print(verdict["verdict"], markup=False)
     for arm, health in summary.get("health", {}).items():
         console.print(degenerate_line(arm, health), markup=False, style="red" if health["flagged"] else None)
+
+
+def print_profile(profile: dict) -> None:
+    """`memo doctor`'s first table: the model profile in use, derived or named."""
+    from rich.table import Table
+
+    table = Table("model", "", title="profile" + (" (derived from the model's files)" if profile.get("derived") else ""),
+                  title_justify="left")
+    for key, value in profile.items():
+        if key != "derived":
+            shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+            table.add_row(key.replace("_", " "), printable(shown))
+    _console().print(table)
 
 
 def print_checks(checks: list) -> None:

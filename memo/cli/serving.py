@@ -7,17 +7,21 @@ import json
 import sys
 from pathlib import Path
 
-from memo.cli.common import Adder, add_common, print_json, settings_from
+from memo.cli.common import Adder, add_common, add_model, print_json, settings_from
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    """Check adapters the way `memo serve` does before launching vLLM, and print a table.
+    """Show the model's profile and check adapters the way `memo serve` does before launching vLLM.
+
+    The profile is the named one (--profile), or with --llm alone derived from the model's files:
+    chat template, context length, special and end-of-turn tokens, GPU dtype, LoRA targets and
+    whether its template allows loss on the answer only.
 
     For each --adapter NAME=DIR: a LoRA adapter, rank within vLLM's limit, no modules_to_save, no
     trained embeddings or lm_head, no added tokens, trained on this base model, and the same chat
     template as in training. Also finds the vLLM environment. Exit code 1 when anything fails.
     """
-    from memo.cli.render import print_checks
+    from memo.cli.render import print_checks, print_profile
     from memo.serving.doctor import doctor
 
     report = doctor(settings_from(args, **{"model.profile": args.profile, "model.llm": args.llm}),
@@ -25,6 +29,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     if args.json:
         print_json(report.as_dict())
     else:
+        print_profile(report.profile)
         print_checks(report.checks)
     return 0 if report.ok else 1
 
@@ -96,8 +101,7 @@ def add_serving_commands(add: Adder) -> None:
         sub = add(name, func)
         sub.add_argument("--adapter", action="append", default=[], metavar="NAME=DIR",
                          help="a LoRA adapter from `memo train` and its served name (repeatable)")
-        sub.add_argument("--profile", help="model profile: smollm2-135m (default) or llama-2-7b-chat")
-        sub.add_argument("--llm", metavar="PATH", help="base weights (folder or hub id) for the profile")
+        add_model(sub, "the base model")
         sub.add_argument("--vllm-python", metavar="PATH", help="python of the vLLM environment "
                          "(default: $MEMO_VLLM_PYTHON, then .venv-vllm)")
         if func is cmd_serve:

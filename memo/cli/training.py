@@ -6,8 +6,11 @@ import argparse
 from pathlib import Path
 
 from memo.cli.common import (
+    LLM_HELP,
+    PROFILE_HELP,
     Adder,
     add_common,
+    add_model,
     add_scope,
     print_json,
     settings_from,
@@ -109,8 +112,7 @@ def add_synth_command(add: Adder) -> None:
     synth.add_argument("--batch-size", type=int, default=16, metavar="N", help="local generation batch")
     synth.add_argument("--timeout", type=float, default=120.0, metavar="S", help="endpoint request timeout")
     synth.add_argument("--skip-bad", action="store_true", help="skip malformed lines of input files")
-    synth.add_argument("--profile", help="local model profile (default smollm2-135m)")
-    synth.add_argument("--llm", metavar="PATH", help="local model weights")
+    add_model(synth, "the local model that writes the records")
     add_common(synth)
 
 
@@ -118,8 +120,8 @@ def add_train_command(add: Adder) -> None:
     train = add("train", cmd_train)
     train.add_argument("data", metavar="DATA_DIR", help="`memo synth` output folder (or a JSONL file)")
     train.add_argument("--out", required=True, metavar="ADAPTER_DIR", help="where the adapter goes")
-    train.add_argument("--base", metavar="MODEL", help="base weights (folder or hub id; default: the profile's)")
-    train.add_argument("--profile", help="smollm2-135m (default) or llama-2-7b-chat")
+    train.add_argument("--base", "--llm", dest="base", metavar="MODEL", help="the base model: " + LLM_HELP)
+    train.add_argument("--profile", help=PROFILE_HELP)
     train.add_argument("--epochs", type=float, metavar="E", help="passes over the data (default 1)")
     train.add_argument("--max-steps", type=int, metavar="N", help="stop after N optimizer steps")
     train.add_argument("--learning-rate", type=float, metavar="LR")

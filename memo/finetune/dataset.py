@@ -16,7 +16,9 @@ from pathlib import Path
 from memo.core.errors import MemoError
 from memo.core.jsonl import read_jsonl
 from memo.core.text import without_citations
+from memo.llm.derive import not_a_prefix
 from memo.llm.prompt import build_messages, encode, render, split_answer
+from memo.llm.templates import template_name
 
 IGNORE = -100  # label of tokens the loss skips (system, user, documents)
 
@@ -63,8 +65,9 @@ def tokenize_messages(tokenizer, template: str, messages: list[dict]) -> Example
     """Prompt tokens (label IGNORE) + answer tokens: the prompt is exactly what `memo ask` sends."""
     prompt = render(tokenizer, template, messages[:-1])
     full = render(tokenizer, template, messages[:-1], answer=messages[-1]["content"])
-    if not full.startswith(prompt):
-        raise MemoError(f"chat template {template!r} does not extend the prompt with the answer")
+    if not full.startswith(prompt):  # the answer's tokens cannot be told apart: refuse, with where
+        raise MemoError(f"chat template {template_name(template)!r} cannot train with loss on the answer "
+                        f"only: {not_a_prefix(prompt, full)}")
     prompt_ids = encode(tokenizer, prompt)
     # the template's trailing newline after the end-of-turn token is never generated: not a label
     answer_ids = encode(tokenizer, full[len(prompt):].rstrip("\n"))

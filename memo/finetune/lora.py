@@ -25,7 +25,7 @@ from memo.core import notices
 from memo.core.config import Settings
 from memo.core.durable import write_atomic
 from memo.core.errors import MemoError, require
-from memo.core.profiles import get_profile
+from memo.core.profiles import Profile
 from memo.core.progress import Progress
 from memo.core.train_config import TrainConfig
 from memo.finetune.checkpoints import (
@@ -43,14 +43,14 @@ from memo.finetune.dataset import (
     token_batches,
 )
 from memo.llm.adapter import base_fingerprint, write_memo_json
+from memo.llm.derive import lora_targets, resolve
 from memo.llm.models import (
     fast_bf16,
-    llm_path,
     load_tokenizer,
     pick_device,
     stay_offline,
 )
-from memo.llm.templates import TEMPLATES
+from memo.llm.templates import template_name, template_text
 
 
 @dataclass
@@ -77,9 +77,9 @@ class TrainReport:
         return {k: v for k, v in self.__dict__.items() if k != "history"}
 
 
-def resolve_base(cfg: TrainConfig, settings: Settings) -> str:
-    profile = get_profile(cfg.profile)
-    return llm_path(cfg.base or settings.model.llm, profile, settings.cache_dir)
+def resolve_base(cfg: TrainConfig, settings: Settings) -> tuple[Profile, str]:
+    """The profile and base weights to train: [train] profile and base, else [model]'s."""
+    return resolve(settings, cfg.profile, cfg.base or None)
 
 
 def pick_precision(cfg: TrainConfig, device: str) -> str:
@@ -118,8 +118,9 @@ def load_model(base: str, cfg: TrainConfig, device: str, precision: str):
     if cfg.gradient_checkpointing == "on" or (cfg.gradient_checkpointing == "auto" and device.startswith("cuda")):
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         model.enable_input_require_grads()
+    targets = list(cfg.target_modules) or lora_targets(model)
     lora = peft.LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
-                           target_modules=list(cfg.target_modules), bias="none", task_type="CAUSAL_LM")
+                           target_modules=targets, bias="none", task_type="CAUSAL_LM")
     try:
         return peft.get_peft_model(model, lora)
     except ValueError as exc:
@@ -160,10 +161,13 @@ def loss_sum(model, batch, autocast) -> tuple:
     if ids.shape[0] == 1:
         mask = None  # one unpadded row: SDPA's causal kernel, no materialized mask
     with autocast():
-        hidden = base.model(input_ids=ids, attention_mask=mask).last_hidden_state
+        hidden = base.get_decoder()(input_ids=ids, attention_mask=mask).last_hidden_state
         target = labels[:, 1:]
         keep = target != IGNORE
-        logits = base.lm_head(hidden[:, :-1][keep]).float()
+        logits = base.get_output_embeddings()(hidden[:, :-1][keep]).float()
+    cap = getattr(base.config, "final_logit_softcapping", None)  # Gemma 2: as its forward does
+    if cap:
+        logits = (logits / cap).tanh() * cap
     return F.cross_entropy(logits, target[keep], reduction="sum"), int(keep.sum())
 
 
@@ -236,7 +240,7 @@ def train(data: Path, out: Path, settings: Settings, resume: bool = False, skip_
     stay_offline()
     warnings.filterwarnings("ignore", category=FutureWarning)  # transformers' rename notices via peft
     torch.manual_seed(cfg.seed)
-    profile, base = get_profile(cfg.profile), resolve_base(cfg, settings)
+    profile, base = resolve_base(cfg, settings)
     device = pick_device(settings.model.device)
     if settings.model.threads:
         torch.set_num_threads(settings.model.threads)
@@ -266,7 +270,7 @@ def train(data: Path, out: Path, settings: Settings, resume: bool = False, skip_
                 save_checkpoint(loop.model, loop.optimizer, loop.scheduler, out, step, history,
                                 cfg.keep_checkpoints, loop.identity)
     finish_report(report, history, step, seen, busy, time.monotonic() - started)
-    save_adapter(loop.model, out, cfg, report, train_set, train_file, val_file, profile.template)
+    save_adapter(loop.model, out, cfg, report, train_set, train_file, val_file, profile)
     return report
 
 
@@ -363,14 +367,14 @@ def finish_report(report: TrainReport, history: list, step: int, seen: int, busy
 
 
 def save_adapter(model, out: Path, cfg: TrainConfig, report: TrainReport, train_set: Dataset,
-                 train_file: Path, val_file: Path | None, template: str) -> None:
+                 train_file: Path, val_file: Path | None, profile: Profile) -> None:
     """PEFT files (servable by vLLM), the chat template it was trained with, and memo.json."""
     model.save_pretrained(out)
-    write_atomic(out / "chat_template.jinja", TEMPLATES[template])
+    write_atomic(out / "chat_template.jinja", template_text(profile.template))
     write_memo_json(out, {
         "memo_version": __version__, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "base_model": report.base_model, "base_fingerprint": base_fingerprint(report.base_model),
-        "profile": cfg.profile, "template": template,
+        "profile": profile.name, "template": template_name(profile.template),
         "data": str(train_file), "data_hash": file_hash(train_file),
         "val_hash": file_hash(val_file) if val_file else None,
         "corpus_hashes": train_set.corpus_hashes, "companies": train_set.companies,

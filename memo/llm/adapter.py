@@ -12,6 +12,8 @@ from typing import Any
 from memo.core.durable import write_atomic
 from memo.core.errors import MemoError, require
 from memo.core.identity import slug
+from memo.core.profiles import PROFILES
+from memo.llm.templates import template_name, template_text
 
 MEMO_FILE = "memo.json"
 EDGE = 1 << 20  # bytes hashed from each end of a weight file
@@ -88,9 +90,15 @@ def read_adapter(path: Path) -> dict[str, Any]:
         raise MemoError(f"{memo_file} is not valid JSON") from None
 
 
-def adapter_profile(path: Path) -> str | None:
-    """The profile an adapter was trained with (from its memo.json), so --profile can be left out."""
-    return read_adapter(path).get("profile")
+def adapter_model(path: Path) -> tuple[str | None, str | None]:
+    """(profile, base model) to answer with an adapter when --profile and --llm are left out: its
+    named profile, or for a profile derived from its base model, that model (when still there)."""
+    info = read_adapter(path)
+    profile = info.get("profile")
+    if profile in PROFILES:
+        return profile, None
+    base = info.get("base_model")
+    return None, base if isinstance(base, str) and Path(base).exists() else None
 
 
 def check_base(info: dict[str, Any], adapter: Path, base_path: str) -> None:
@@ -102,11 +110,16 @@ def check_base(info: dict[str, Any], adapter: Path, base_path: str) -> None:
 
 
 def check_template(info: dict[str, Any], adapter: Path, template: str) -> None:
-    """Refuse to prompt an adapter in another chat format than it was trained with."""
-    trained = info.get("template")
-    if trained and trained != template:
-        raise MemoError(f"--adapter {adapter} was trained with the {trained!r} chat template, but the "
-                        f"model profile uses {template!r}; pass --profile {info.get('profile', '')}".rstrip())
+    """Refuse to prompt an adapter in another chat format than it was trained with: the template
+    text saved beside it (or, for older adapters, the name in its memo.json) against `template`."""
+    saved = adapter / "chat_template.jinja"
+    trained = saved.read_text(encoding="utf-8") if saved.is_file() else template_text(info.get("template") or template)
+    if trained != template_text(template):
+        hint = (f"pass --profile {info['profile']}" if info.get("profile") in PROFILES
+                else f"pass --llm {info.get('base_model', 'its base model')}")
+        raise MemoError(f"--adapter {adapter} was trained with another chat template "
+                        f"({template_name(info.get('template') or 'unknown')}) than this model's profile uses "
+                        f"({template_name(template)}); {hint}")
 
 
 def stale_warning(info: dict[str, Any], corpus_hash: str, company: str) -> str | None:

@@ -17,12 +17,13 @@ from typing import Any
 from memo.core import notices
 from memo.core.config import GenerationConfig, Settings
 from memo.core.durable import replacing
-from memo.core.profiles import get_profile
+from memo.core.profiles import Profile
 from memo.llm.adapter import attach, base_fingerprint, check_base, check_template, read_adapter
 from memo.llm.fast_decode import FORMAT, NumpyLlama, greedy, greedy_batch, supported
 from memo.llm.loop_guard import LoopGuard
-from memo.llm.models import LoadedLLM, fast_bf16, inference_tokenizer, llm_path, load_llm, pick_device
-from memo.llm.prompt import encode, render
+from memo.llm.derive import resolve
+from memo.llm.models import LoadedLLM, fast_bf16, inference_tokenizer, load_llm, pick_device
+from memo.llm.prompt import encode, end_of_turn, render
 from memo.llm.quote_copy import QuoteCopy
 
 
@@ -99,8 +100,8 @@ class LocalGenerator:
         with torch.inference_mode():
             output = self.model.generate(
                 input_ids=input_ids, attention_mask=torch.ones_like(input_ids),
-                pad_token_id=tokenizer.pad_token_id, eos_token_id=_stop_ids(tokenizer),
-                streamer=streamer, logits_processor=_guard(tokenizer, len(ids), decoding),
+                pad_token_id=tokenizer.pad_token_id, eos_token_id=_stop_ids(tokenizer, self.template),
+                streamer=streamer, logits_processor=_guard(tokenizer, len(ids), decoding, self.template),
                 **decoding.generate_kwargs())
         return tokenizer.decode(output[0, len(ids):], skip_special_tokens=True).strip()
 
@@ -133,11 +134,11 @@ class LocalGenerator:
         import torch
 
         tokenizer = self.llm.tokenizer
-        processors = _guard(tokenizer, len(ids), decoding)
+        processors = _guard(tokenizer, len(ids), decoding, self.template)
         if streamer is not None:
             streamer.put(torch.tensor(ids))  # the prompt, which the streamer skips
         on_token = (lambda token: streamer.put(torch.tensor([token]))) if streamer is not None else None
-        new = greedy(fast, ids, decoding.max_new_tokens, _stop_ids(tokenizer), decoding.repetition_penalty,
+        new = greedy(fast, ids, decoding.max_new_tokens, _stop_ids(tokenizer, self.template), decoding.repetition_penalty,
                      processors, on_token)
         if streamer is not None:
             streamer.end()
@@ -178,8 +179,8 @@ class LocalGenerator:
         answer decoded together, each with its own processors (as it would be alone)."""
         tokenizer = self.llm.tokenizer
         ids = [encode(tokenizer, prompt) for prompt in prompts]
-        processors = [_guard(tokenizer, len(row), decoding) for row in ids]
-        new = greedy_batch(fast, ids, decoding.max_new_tokens, _stop_ids(tokenizer) + (extra_stops or []),
+        processors = [_guard(tokenizer, len(row), decoding, self.template) for row in ids]
+        new = greedy_batch(fast, ids, decoding.max_new_tokens, _stop_ids(tokenizer, self.template) + (extra_stops or []),
                            decoding.repetition_penalty, processors)
         return [tokenizer.decode(row, skip_special_tokens=True) for row in new]
 
@@ -192,33 +193,34 @@ class LocalGenerator:
         enc = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(llm.device)
         with torch.inference_mode():
             output = self.model.generate(**enc, pad_token_id=tokenizer.pad_token_id,
-                                        eos_token_id=_stop_ids(tokenizer) + (extra_stops or []),
-                                        logits_processor=_guard(tokenizer, enc["input_ids"].shape[1], decoding),
+                                        eos_token_id=_stop_ids(tokenizer, self.template) + (extra_stops or []),
+                                        logits_processor=_guard(tokenizer, enc["input_ids"].shape[1], decoding, self.template),
                                         **decoding.generate_kwargs())
         width = enc["input_ids"].shape[1]
         return [tokenizer.decode(row[width:], skip_special_tokens=True) for row in output]
 
 
-def _guard(tokenizer, width: int, decoding: Decoding):
+def _guard(tokenizer, width: int, decoding: Decoding, template: str):
     """memo's loop guard for one generate call (an empty list when it is off)."""
     from transformers import LogitsProcessorList
 
     processors = LogitsProcessorList()
     if decoding.loop_ngram or decoding.stop_after_answer:
-        processors.append(LoopGuard(tokenizer, width, decoding.loop_ngram, _stop_ids(tokenizer),
+        processors.append(LoopGuard(tokenizer, width, decoding.loop_ngram, _stop_ids(tokenizer, template),
                                     decoding.stop_after_answer))
     if decoding.copy_quotes:
         processors.append(QuoteCopy(tokenizer, width))
     return processors
 
 
-def _stop_ids(tokenizer) -> list[int]:
-    """End of turn for every template memo knows: EOS, and ChatML's <|im_end|> when present."""
-    stops = {tokenizer.eos_token_id}
-    im_end = tokenizer.convert_tokens_to_ids("<|im_end|>")
-    if isinstance(im_end, int) and im_end != tokenizer.unk_token_id:
-        stops.add(im_end)
-    return sorted(s for s in stops if s is not None)
+def _stop_ids(tokenizer, template: str) -> list[int]:
+    """Where an answer ends: EOS, and the token that closes an assistant turn in `template`
+    (<|im_end|>, <|eot_id|>, <end_of_turn>, ...), found once per tokenizer and template."""
+    cache = tokenizer.__dict__.setdefault("_memo_stops", {})
+    if template not in cache:
+        stops = {tokenizer.eos_token_id, *end_of_turn(tokenizer, template)}
+        cache[template] = sorted(s for s in stops if s is not None)
+    return cache[template]
 
 
 def callback_streamer(tokenizer, on_text: Callable[[str], None]):
@@ -232,9 +234,9 @@ def callback_streamer(tokenizer, on_text: Callable[[str], None]):
     return CallbackStreamer(tokenizer, skip_prompt=True, skip_special_tokens=True)
 
 
-def context_length(settings: Settings) -> int:
+def context_length(settings: Settings, profile: Profile) -> int:
     """Tokens the prompt plus the answer may use: the setting, else the profile's window."""
-    return settings.generation.context_length or get_profile(settings.model.profile).context_length
+    return settings.generation.context_length or profile.context_length
 
 
 def load_generator(settings: Settings, adapter: Path | None = None) -> LocalGenerator:
@@ -243,8 +245,7 @@ def load_generator(settings: Settings, adapter: Path | None = None) -> LocalGene
     chat format). On the CPU with fast decoding, a process that finds the decoder's saved arrays
     maps them and loads the transformers model only if something needs it (batches, sampling)."""
     info = read_adapter(adapter) if adapter is not None else None
-    profile = get_profile(settings.model.profile)
-    path = llm_path(settings.model.llm, profile, settings.cache_dir)
+    profile, path = resolve(settings)
     if adapter is not None:
         check_template(info, adapter, profile.template)
         check_base(info, adapter, path)
@@ -257,7 +258,7 @@ def load_generator(settings: Settings, adapter: Path | None = None) -> LocalGene
 
     fast = settings.generation.fast_decode and pick_device(settings.model.device) == "cpu"
     cache = settings.cache_dir / "fast" / fast_key(path, adapter) if fast else None
-    generator = LocalGenerator(LoadedLLM(None, None, name, "cpu", path), profile.template, context_length(settings),
+    generator = LocalGenerator(LoadedLLM(None, None, name, "cpu", path), profile.template, context_length(settings, profile),
                                settings.generation.fast_decode, cache, load_model,
                                fast and settings.generation.prefill_bf16 and fast_bf16("cpu"))
     try:

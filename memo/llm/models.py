@@ -7,6 +7,7 @@ loads in 1-3 s.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import os
 from dataclasses import dataclass
@@ -56,19 +57,37 @@ def _smollm2_package_dir() -> Path:
 
 def materialize_smollm2(cache_dir: Path) -> Path:
     """Dequantise the packaged GGUF once into `cache_dir` and return the plain HF folder."""
-    stay_offline()
     target = cache_dir / SMOLLM2_FOLDER
     if (target / "config.json").is_file() and (target / "model.safetensors").is_file():
         return target
-    gguf_dir = _smollm2_package_dir()
+    return materialize_gguf(_smollm2_package_dir() / SMOLLM2_GGUF, target, "the default model")
+
+
+def gguf_folder(file: Path, cache_dir: Path) -> Path:
+    """Where a .gguf file's dequantized copy is cached: named by the file and its size and time."""
+    stat = file.stat()
+    key = hashlib.sha256(f"{file.resolve()}\0{stat.st_size}\0{stat.st_mtime_ns}".encode()).hexdigest()[:12]
+    return cache_dir / "gguf" / f"{file.stem}-{key}"
+
+
+def materialize_gguf(file: Path, target: Path, what: str = "") -> Path:
+    """Dequantise the GGUF `file` (architectures transformers reads from GGUF: LLaMA, Mistral,
+    Qwen2, Gemma2/3, Phi-3, ...) once into the plain HF folder `target`, chat template included."""
+    stay_offline()
+    if (target / "config.json").is_file():
+        return target
     require("gguf", "pip install gguf")
     require("accelerate", "pip install accelerate")
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    notices.status(f"preparing the default model once into {target} (about 20 s)")
-    tokenizer = AutoTokenizer.from_pretrained(gguf_dir, gguf_file=SMOLLM2_GGUF)
-    model = AutoModelForCausalLM.from_pretrained(gguf_dir, gguf_file=SMOLLM2_GGUF, dtype=torch.float32)
+    notices.status(f"preparing {what or file.name} once into {target} (dequantizing its GGUF)")
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(file.parent, gguf_file=file.name)
+        model = AutoModelForCausalLM.from_pretrained(file.parent, gguf_file=file.name, dtype=torch.float32)
+    except (OSError, ValueError, KeyError, RuntimeError) as exc:
+        raise MemoError(f"cannot load the GGUF file {file}: {str(exc).splitlines()[0]}; transformers "
+                        "reads LLaMA, Mistral, Qwen2, Gemma and Phi-3 GGUF files") from None
     model.hf_quantizer = None  # the weights are plain fp32 now; drop the GGUF marker
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
@@ -79,11 +98,17 @@ def materialize_smollm2(cache_dir: Path) -> Path:
     return target
 
 
-def llm_path(llm: str, profile: Profile, cache_dir: Path) -> str:
-    """Where the generator's weights are: the configured path/id or the profile's default."""
-    name = llm or profile.model
+def llm_path(llm: str, profile: Profile | None, cache_dir: Path) -> str:
+    """Where the generator's weights are: the configured path/id (a .gguf file is dequantized
+    once into MEMO_HOME's model cache) or the profile's default."""
+    name = llm or (profile.model if profile else "")
     if name == BUILTIN_SMOLLM2:
         return str(materialize_smollm2(cache_dir))
+    if name.lower().endswith(".gguf"):
+        file = Path(name).expanduser()
+        if not file.is_file():
+            raise MemoError(f"--llm {name}: no such GGUF file")
+        return str(materialize_gguf(file, gguf_folder(file, cache_dir)))
     return name
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from memo.core.text import content_words, echoes, split_sentences, to_candidate, without_citations
-from memo.llm.templates import CONTROL_SEQUENCES, TEMPLATES
+from memo.llm.templates import CONTROL_SEQUENCES, template_text
 
 DOCS_OPEN, DOCS_CLOSE = "<documents>", "</documents>"
 # RAFT answer format (Zhang et al. 2024): reasoning that quotes the documents between these markers,
@@ -209,19 +209,25 @@ def render(tokenizer: Any, template: str, messages: list[dict[str, str]], answer
                     for m in messages]
     if answer is not None:
         messages = messages + [{"role": "assistant", "content": answer}]
-    return tokenizer.apply_chat_template(messages, chat_template=TEMPLATES[template], tokenize=False,
+    return tokenizer.apply_chat_template(messages, chat_template=template_text(template), tokenize=False,
                                          add_generation_prompt=answer is None)
 
 
+def special_strings(tokenizer: Any) -> list[str]:
+    """Every special or added token of `tokenizer` (`<file_sep>`, `<|reserved_special_token_7|>`,
+    `<end_of_turn>`, ...), longest first."""
+    strings = set(getattr(tokenizer, "all_special_tokens", None) or [])
+    strings |= {str(getattr(t, "content", t)) for t in (getattr(tokenizer, "added_tokens_decoder", None) or {}).values()}
+    return sorted((s for s in strings if s.strip()), key=len, reverse=True)
+
+
 def special_tokens(tokenizer: Any) -> re.Pattern | None:
-    """A pattern matching every special or added token of `tokenizer` (`<file_sep>`,
-    `<|reserved_special_token_7|>`, ...), built once per tokenizer; None when it has none."""
+    """A pattern matching every special or added token of `tokenizer`, built once per tokenizer;
+    None when it has none."""
     cached = getattr(tokenizer, "_memo_specials", False)
     if cached is not False:
         return cached
-    strings = set(getattr(tokenizer, "all_special_tokens", None) or [])
-    strings |= {str(getattr(t, "content", t)) for t in (getattr(tokenizer, "added_tokens_decoder", None) or {}).values()}
-    strings = sorted((s for s in strings if s.strip()), key=len, reverse=True)
+    strings = special_strings(tokenizer)
     pattern = re.compile("|".join(map(re.escape, strings))) if strings else None
     try:
         tokenizer._memo_specials = pattern
@@ -233,3 +239,15 @@ def special_tokens(tokenizer: Any) -> re.Pattern | None:
 def encode(tokenizer: Any, text: str) -> list[int]:
     """Token ids of rendered text: the template already wrote BOS/turn markers, add nothing."""
     return tokenizer(text, add_special_tokens=False)["input_ids"]
+
+
+def end_of_turn(tokenizer: Any, template: str) -> list[int]:
+    """The token that closes an assistant turn in `template` (ChatML's <|im_end|>, Llama-3's
+    <|eot_id|>, Gemma's <end_of_turn>, EOS for [INST] formats), found by rendering a turn: [] when
+    the template closes it with plain text."""
+    marker = "Xq7memoEnd"
+    messages = [{"role": "system", "content": "S"}, {"role": "user", "content": "U"}]
+    suffix = render(tokenizer, template, messages, answer=marker).rpartition(marker)[2].lstrip()
+    ids = encode(tokenizer, suffix)[:1]
+    specials = set(special_strings(tokenizer))
+    return ids if ids and tokenizer.convert_ids_to_tokens(ids[0]) in specials else []

@@ -17,10 +17,10 @@ from memo.core.limits import (  # shared with memo train
     FORBIDDEN_TARGETS,
     MAX_RANK,
 )
-from memo.core.profiles import Profile, get_profile
+from memo.core.profiles import Profile
 from memo.llm.adapter import base_fingerprint, read_adapter
-from memo.llm.models import llm_path
-from memo.llm.templates import TEMPLATES
+from memo.llm.derive import resolve
+from memo.llm.templates import template_text
 
 
 @dataclass
@@ -105,8 +105,7 @@ class Plan:
 
 def plan_adapters(settings: Settings, specs: list[str]) -> Plan:
     """The base model of the configured profile and every NAME=DIR adapter, each checked."""
-    profile = get_profile(settings.model.profile)
-    base = llm_path(settings.model.llm, profile, settings.cache_dir)
+    profile, base = resolve(settings)
     adapters = parse_adapter_specs(specs)
-    checks = [c for name, folder in adapters for c in check_adapter(name, folder, base, TEMPLATES[profile.template])]
+    checks = [c for name, folder in adapters for c in check_adapter(name, folder, base, template_text(profile.template))]
     return Plan(profile, base, adapters, checks)

@@ -1,4 +1,5 @@
-"""`memo doctor`: the checks `memo serve` runs before launching vLLM, as a report.
+"""`memo doctor`: the model's profile (derived from its files for `--llm` without `--profile`), and
+the checks `memo serve` runs before launching vLLM, as a report.
 
 For each adapter: a LoRA adapter, rank within vLLM's limit, no modules_to_save, no trained
 embeddings or lm_head, no added tokens, trained on this base model, and the same chat template as
@@ -7,10 +8,11 @@ in training; and whether a vLLM environment is there.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from memo.core.config import Settings
 from memo.core.errors import MemoError
+from memo.llm.derive import describe
 from memo.serving.adapter_checks import Check, plan_adapters
 from memo.serving.serve import find_vllm_python
 
@@ -19,13 +21,15 @@ from memo.serving.serve import find_vllm_python
 class DoctorReport:
     base: str
     checks: list[Check]
+    profile: dict = field(default_factory=dict)  # memo.llm.derive.describe
 
     @property
     def ok(self) -> bool:
         return all(c.ok for c in self.checks)
 
     def as_dict(self) -> dict:
-        return {"base": self.base, "ok": self.ok, "checks": [c.as_dict() for c in self.checks]}
+        return {"base": self.base, "ok": self.ok, "profile": self.profile,
+                "checks": [c.as_dict() for c in self.checks]}
 
 
 def doctor(settings: Settings, specs: list[str], vllm_python: str | None = None) -> DoctorReport:
@@ -36,4 +40,4 @@ def doctor(settings: Settings, specs: list[str], vllm_python: str | None = None)
         checks.append(Check("-", "vLLM environment", True, find_vllm_python(vllm_python)))
     except MemoError as exc:
         checks.append(Check("-", "vLLM environment", False, str(exc)))
-    return DoctorReport(plan.base, checks)
+    return DoctorReport(plan.base, checks, describe(plan.profile, plan.base))

@@ -7,6 +7,7 @@ HTTP (memo.llm.endpoint).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import signal
@@ -22,7 +23,7 @@ from memo.core import notices
 from memo.core.durable import write_atomic
 from memo.core.errors import MemoError
 from memo.core.limits import RANK_SIZES
-from memo.llm.templates import TEMPLATES
+from memo.llm.templates import TEMPLATES, template_text
 from memo.serving.adapter_checks import adapter_rank, plan_adapters
 
 REPO_ENV = Path(__file__).resolve().parents[2] / ".venv-vllm" / "bin" / "python"
@@ -183,9 +184,12 @@ def build_plan(settings, opts: ServeOptions) -> ServePlan:
     if failed:
         c = failed[0]
         raise MemoError(f"adapter {c.adapter}: {c.name} failed ({c.detail}); run `memo doctor` for all checks")
-    template_file = settings.home / "serve" / f"{checked.profile.template}.jinja"
+    text = template_text(checked.profile.template)
+    key = checked.profile.template if checked.profile.template in TEMPLATES else \
+        "model-" + hashlib.sha256(text.encode()).hexdigest()[:12]  # a derived profile's own template
+    template_file = settings.home / "serve" / f"{key}.jinja"
     template_file.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(template_file, TEMPLATES[checked.profile.template])
+    write_atomic(template_file, text)
     return ServePlan(python=find_vllm_python(opts.vllm_python), base=checked.base,
                      served_name=opts.served_model_name, template_file=template_file, adapters=checked.adapters,
                      max_rank=lora_rank_limit([adapter_rank(folder) for _, folder in checked.adapters]),

@@ -123,7 +123,7 @@ def test_training_prompt_tokens_are_exactly_what_ask_sends(template, smollm2_dir
     labelled = example.labels[prompt_len:]
     assert labelled == example.ids[prompt_len:]  # every answer token is a target
     end_of_turn = tokenizer.convert_tokens_to_ids("<|im_end|>" if template == "chatml" else "</s>")
-    assert end_of_turn in _stop_ids(tokenizer)  # the token generation stops on is trained
+    assert end_of_turn in _stop_ids(tokenizer, template)  # the token generation stops on is trained
     at = labelled.index(end_of_turn)
     assert tokenizer.decode(labelled[:at]).strip() == answer  # the whole answer, nothing else
     assert at == len(labelled) - 1  # the end-of-turn token is the last label (no trailing "\n")
@@ -133,14 +133,12 @@ def test_tokenize_messages_refuses_a_template_that_does_not_extend_the_prompt(sm
     from transformers import AutoTokenizer
 
     from memo.core.errors import MemoError
-    from memo.llm import templates
 
     tokenizer = AutoTokenizer.from_pretrained(smollm2_dir)
     odd = "{% for m in messages|reverse %}{{ m['content'] }}{% endfor %}"  # answer goes first
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setitem(templates.TEMPLATES, "odd", odd)
-        with pytest.raises(MemoError, match="does not extend the prompt"):
-            tokenize_messages(tokenizer, "odd", record("Q?", "A.")["messages"])
+    with pytest.raises(MemoError, match="cannot train with loss on the answer only: its rendering of the "
+                                        "prompt is not the start"):
+        tokenize_messages(tokenizer, odd, record("Q?", "A.")["messages"])
 
 
 # --- batching and the loss ------------------------------------------------------------------------
@@ -239,7 +237,8 @@ def test_train_writes_a_servable_peft_adapter(trained):
 
     assert info["base_model"] == str(trained["base"])
     assert info["base_fingerprint"] == base_fingerprint(str(trained["base"]))
-    assert info["profile"] == "smollm2-135m" and info["template"] == "chatml"
+    # a base given by path without --profile: a profile derived from its files, which render like memo's ChatML
+    assert info["profile"] == f"derived:{trained['base'].name}" and info["template"] == "chatml"
     assert info["data_hash"] == file_hash(trained["data"] / "train.jsonl")
     assert info["val_hash"] == file_hash(trained["data"] / "val.jsonl")
     assert info["corpus_hashes"] == [CORPUS_HASH] and info["companies"] == [COMPANY]

@@ -159,3 +159,13 @@ def test_a_model_without_a_chat_template_is_refused_in_one_line(tmp_path, demo_h
     assert "has no chat template" in done.stderr and "--profile" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
     shutil.rmtree(model)
+
+
+def test_doctor_accepts_the_adapter_for_serving_with_the_same_template(family, trained):
+    """What `memo serve` checks before launching vLLM: the adapter's saved template is the one it
+    would hand vLLM for this model, and the adapter was trained on this base."""
+    fam, model, home = family
+    done = memo_cli(home, "doctor", "--llm", str(model), "--adapter", f"a={trained[2]}", "--json")
+    checks = {c["name"]: c for c in json.loads(done.stdout)["checks"] if c["adapter"] == "a"}
+    assert checks and all(c["ok"] for c in checks.values()), checks
+    assert "chat_template.jinja matches" in checks["chat template as in training"]["detail"]

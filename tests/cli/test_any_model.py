@@ -169,3 +169,16 @@ def test_doctor_accepts_the_adapter_for_serving_with_the_same_template(family, t
     checks = {c["name"]: c for c in json.loads(done.stdout)["checks"] if c["adapter"] == "a"}
     assert checks and all(c["ok"] for c in checks.values()), checks
     assert "chat_template.jinja matches" in checks["chat template as in training"]["detail"]
+
+
+def test_serve_hands_vllm_the_template_the_adapter_trained_with(family, trained, monkeypatch, tmp_path):
+    import sys
+
+    from memo.serving.serve import ServeOptions, build_plan
+
+    fam, model, _ = family
+    isolate(monkeypatch, tmp_path / "home")
+    monkeypatch.setenv("MEMO_MODEL_LLM", str(model))
+    plan = build_plan(load_settings(), ServeOptions(adapters=[f"a={trained[2]}"], vllm_python=sys.executable))
+    assert plan.template_file.read_text() == (trained[2] / "chat_template.jinja").read_text()
+    assert plan.max_model_len == 2048 and f"--chat-template {plan.template_file}" in " ".join(plan.argv())

@@ -13,7 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from memo.answering.candidate import AUTO_CANDIDATE, resolve_candidate, routed_hits
 from memo.answering.citations import citations, recite
+from memo.answering.stories import story_answer, story_source
+from memo.core.categories import question_category
 from memo.core.config import Settings
 from memo.core.errors import MemoError
 from memo.core.identity import company_corpus_hash
@@ -26,9 +29,9 @@ from memo.llm.adapter import (
     shipped_reader,
     stale_warning,
 )
+from memo.llm.derive import resolve
 from memo.llm.endpoint import Endpoint, EndpointGenerator
 from memo.llm.generator import Decoding, context_length, load_generator
-from memo.llm.derive import resolve
 from memo.llm.models import load_tokenizer
 from memo.llm.prompt import ANSWER_MARK, ContextDoc, build_messages, split_answer
 from memo.retrieval.hybrid import HybridRetriever
@@ -57,6 +60,10 @@ class Answer:
     adapter: str | None = None
     reasoning: str = ""  # the quoted reasoning an adapter writes before its final answer
     warnings: list[str] = field(default_factory=list)
+    # for a question about the candidate's experience: the story the answer tells (its source),
+    # "" when the model's own answer told it or the question is not about experience, or
+    # "none" when no story of the candidate's fits (the answer then says which kind would)
+    story: str = ""
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
@@ -111,8 +118,10 @@ class Answerer:
                             if mode in ADAPTER_MODES else
                             f"--adapter is used by --mode ft or hybrid, not {mode}")
 
-    def prepare(self, question: str, company: str, role: str | None, mode: str) -> tuple[list, list[dict]]:
-        """The messages and the packed contexts for one question (no generation)."""
+    def prepare(self, question: str, company: str, role: str | None, mode: str,
+                candidate: str | None = None) -> tuple[list, list[dict]]:
+        """The messages and the packed contexts for one question (no generation); `candidate` (a
+        profile name, or `auto`) adds the candidate's own documents by the question's category."""
         self.check_mode(mode)
         if self.endpoint is not None:
             self.generator_for(mode)  # an unknown served name fails before any retrieval
@@ -121,20 +130,22 @@ class Answerer:
             self.retriever.scope(company, role)  # still refuse companies with nothing indexed
             return build_messages(question, company, role, None), []
         generator = self.generator_for(mode)
-        hits = self.retriever.retrieve(question, company, role, self.settings.retrieval.pack_candidates)
+        scope = resolve_candidate(self.retriever, candidate)
+        hits = routed_hits(self.retriever, question, company, role, scope, self.settings.retrieval.pack_candidates)
         budget = generator.context_length - self.settings.generation.max_new_tokens
         if budget <= 0:
             raise MemoError(f"generation.max_new_tokens ({self.settings.generation.max_new_tokens}) "
                             f"leaves no room in a {generator.context_length}-token context")
 
-        def fits(candidate) -> bool:
-            docs = [ContextDoc(h.source, h.section, h.text) for h in candidate]
+        def fits(chosen) -> bool:
+            docs = [ContextDoc(h.source, h.section, h.text, h.kind == "candidate") for h in chosen]
             return generator.prompt_tokens(build_messages(question, company, role, docs)) <= budget
 
         packed = reading_order(pack(hits, fits), self.settings.retrieval.best_last and mode in ADAPTER_MODES)
-        docs = [ContextDoc(h.source, h.section, h.text) for h in packed]
-        contexts = [{"source": h.source, "company": h.company, "role": h.role or None,
-                     "section": h.section, "score": h.score, "text": h.text} for h in packed]
+        docs = [ContextDoc(h.source, h.section, h.text, h.kind == "candidate") for h in packed]
+        contexts = [{"source": h.source, "company": h.company, "role": h.role or None, "section": h.section,
+                     "score": h.score, "dense": h.dense, "text": h.text, "mine": h.kind == "candidate"}
+                    for h in packed]
         return build_messages(question, company, role, docs), contexts
 
     def compose(self, question: str, company: str, role: str | None, mode: str, text: str,
@@ -144,14 +155,20 @@ class Answerer:
         reasoning, final = split_answer(text, question)
         texts = [c["text"] for c in contexts]
         reasoning, final = recite(reasoning, texts, question), recite(final, texts, question)
+        story = ""
+        if mode in RETRIEVAL_MODES and question_category(question, company) == "behavioural":
+            replacement = story_answer(question, final, contexts)
+            if replacement is not None:  # the model did not tell a fitting story: never an invented one
+                story = story_source(replacement, contexts)
+                reasoning, final = "", replacement
         cited, invalid = citations(final, contexts, question) if contexts else ([], [])
         return Answer(question=question, mode=mode, model=model, company=company, role=role, answer=final,
                       citations=cited, invalid_citations=invalid, contexts=contexts,
-                      adapter=str(self.adapter) if self.adapter else None, reasoning=reasoning)
+                      adapter=str(self.adapter) if self.adapter else None, reasoning=reasoning, story=story)
 
     def ask(self, question: str, company: str, role: str | None = None, mode: str = "rag",
-            on_text: Callable[[str], None] | None = None) -> Answer:
-        messages, contexts = self.prepare(question, company, role, mode)
+            on_text: Callable[[str], None] | None = None, candidate: str | None = None) -> Answer:
+        messages, contexts = self.prepare(question, company, role, mode, candidate)
         generator = self.generator_for(mode)
         if on_text is not None and mode in ADAPTER_MODES:
             on_text = final_answer_only(on_text)
@@ -210,10 +227,12 @@ def _reader_fits(settings: Settings, reader: Path) -> bool:
 
 def ask(settings: Settings, question: str, company: str, role: str | None = None, mode: str = "auto",
         adapter: str | None = None, endpoint: str | None = None, served_model: str | None = None,
-        timeout: float = 120.0, on_text: Callable[[str], None] | None = None) -> Answer:
+        timeout: float = 120.0, on_text: Callable[[str], None] | None = None,
+        candidate: str | None = AUTO_CANDIDATE) -> Answer:
     """`memo ask`: one answer, in-process or through `endpoint` (where `adapter` is the adapter's
     served name and `served_model` the base model's), streamed through `on_text` when given.
-    `adapter` may be `@reader`, the shipped reader."""
+    `adapter` may be `@reader`, the shipped reader. `candidate`: whose own documents join the
+    company's (default: the default profile when indexed; None: nobody's)."""
     if mode not in ASK_MODES:
         raise MemoError(f"--mode {mode!r} is not one of: {', '.join(ASK_MODES)}")
     mode, adapter = resolve_mode(settings, mode, adapter, endpoint)
@@ -224,4 +243,4 @@ def ask(settings: Settings, question: str, company: str, role: str | None = None
         if served_model:
             raise MemoError("--model names a model served at --endpoint; for local weights use --llm")
         answerer = Answerer(settings, adapter=resolve_adapter(adapter))
-    return answerer.ask(question, company, role, mode, on_text)
+    return answerer.ask(question, company, role, mode, on_text, candidate)

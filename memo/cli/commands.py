@@ -18,26 +18,35 @@ from memo.cli.common import (
     show_progress,
 )
 from memo.core import notices
-from memo.core.demo import DEMO_COMPANY, DEMO_CORPUS
+from memo.core.demo import DEMO_CANDIDATE, DEMO_COMPANY, DEMO_CORPUS
 from memo.core.errors import MemoError
+from memo.core.identity import DEFAULT_CANDIDATE, candidate_scope
 
 
 def cmd_index(args: argparse.Namespace) -> int:
-    """Index company and role documents (.md, .txt, .html, .pdf; files or folders).
+    """Index company and role documents, or your own (.md, .txt, .html, .pdf, .docx; files or folders).
 
     Re-running is incremental: unchanged files embed nothing, changed files replace their chunks.
     Role documents are files under a `roles/` folder, files with `role:` front matter, or
     everything given with --role (or --kind role, one role per file, named by its title).
+    --kind candidate indexes your résumé, notes and STAR stories into your own profile
+    (--candidate NAME, default "me"), never into a company: `memo ask` then draws on them.
     """
     from memo.cli.render import print_index_report
     from memo.ingestion.indexer import Target, index_corpus
 
     paths = [Path(p) for p in args.paths]
     company = args.company
-    if args.demo:
-        paths, company = [DEMO_CORPUS], company or DEMO_COMPANY
+    if args.demo:  # the bundled Tidewell corpus, or with --kind candidate the bundled candidate
+        demo_candidate = args.kind == "candidate" or args.candidate
+        paths, company = [DEMO_CANDIDATE if demo_candidate else DEMO_CORPUS], company or (None if demo_candidate else DEMO_COMPANY)
     if not paths:
         raise MemoError("give at least one file or folder to index (or --demo)")
+    if args.kind == "candidate" or args.candidate:
+        if company or args.role:
+            raise MemoError("your own documents belong to no company or role: drop --company/--role "
+                            "with --kind candidate")
+        args.kind, company = "candidate", candidate_scope(args.candidate or DEFAULT_CANDIDATE)
     if not company:
         raise MemoError("--company is required: whose documents are these?")
     settings = settings_from(args, **{"index.chunk_tokens": args.chunk_tokens, "index.chroma_url": args.chroma_url})
@@ -89,10 +98,12 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    """Answer an interview question as a candidate, grounded in the company's documents.
+    """Answer an interview question as a candidate, grounded in the company's documents and your own.
 
     The answer is in the first person, for the role at the company, and cites the documents it
-    uses as [1], [2]... Modes: auto (the default: hybrid with --adapter, or on the default model
+    uses as [1], [2]... With your documents indexed (`memo index ./me --kind candidate`), a question
+    about your experience is answered from your STAR stories, one about your reasons from your notes
+    and the company's documents. Modes: auto (the default: hybrid with --adapter, or on the default model
     with memo's shipped reader adapter, else rag), rag (retrieval, the base model), base (the
     model alone, no documents), ft (a LoRA adapter from `memo train`, no documents) and hybrid
     (the adapter with retrieval); ft and hybrid need --adapter DIR (`@reader`: the shipped one). With --endpoint URL an OpenAI-compatible server answers
@@ -115,7 +126,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
     with streaming(not args.json and sys.stdout.isatty()) as on_text:
         answer = ask(settings, args.question, args.company, args.role, args.mode, adapter=args.adapter,
                      endpoint=args.endpoint, served_model=args.model, timeout=args.timeout,
-                     on_text=None if args.json else on_text)
+                     on_text=None if args.json else on_text,
+                     candidate=None if args.no_candidate else args.candidate or "auto")
     for warning in answer.warnings:  # also in --json; on stderr through the one notice path
         notices.warn(warning)
     if args.json:
@@ -150,9 +162,12 @@ def add_index_commands(add: Adder) -> None:
     index = add("index", cmd_index)
     index.add_argument("paths", nargs="*", metavar="PATH", help="files or folders to index")
     add_scope(index, company_required=False)
-    index.add_argument("--kind", choices=["company", "role"], help="what the documents are (default: "
-                       "company, role under roles/ or with --role)")
-    index.add_argument("--demo", action="store_true", help="index the bundled demo corpus (Tidewell)")
+    index.add_argument("--kind", choices=["company", "role", "candidate"], help="what the documents are "
+                       "(default: company, role under roles/ or with --role); candidate: your own")
+    index.add_argument("--candidate", metavar="NAME", help=f"the candidate profile of --kind candidate "
+                       f"documents (default {DEFAULT_CANDIDATE!r})")
+    index.add_argument("--demo", action="store_true", help="index the bundled demo corpus (Tidewell), or "
+                       "with --kind candidate the bundled demo candidate")
     index.add_argument("--prune", action="store_true", help="remove this company's documents that are "
                        "no longer found under PATH")
     index.add_argument("--rebuild", action="store_true", help="delete the index and start over "
@@ -175,6 +190,9 @@ def add_ask_command(add: Adder) -> None:
     ask.add_argument("question")
     add_scope(ask)
     add_reranker(ask)
+    ask.add_argument("--candidate", metavar="NAME", help="draw on this candidate profile's own documents "
+                     f"(default: {DEFAULT_CANDIDATE!r} when indexed with `memo index --kind candidate`)")
+    ask.add_argument("--no-candidate", action="store_true", help="answer from the company's documents only")
     ask.add_argument("--mode", default="auto", choices=["auto", "base", "rag", "ft", "hybrid"],
                      help="auto (default): the adapter, or memo's shipped reader, with retrieved documents; "
                      "rag: the base model with them; base: the model alone; ft: the adapter alone; "

@@ -92,6 +92,11 @@ def print_status(status: dict[str, Any]) -> None:
     for name, entry in status["companies"].items():
         table.add_row(shown(name), str(entry["documents"]), str(entry["chunks"]), shown(", ".join(entry["roles"])))
     console.print(table)
+    if status.get("candidates"):
+        mine = Table("candidate (your own documents)", "documents", "chunks")
+        for name, entry in status["candidates"].items():
+            mine.add_row(shown(name), str(entry["documents"]), str(entry["chunks"]))
+        console.print(mine)
 
 
 def print_synth_report(report) -> None:

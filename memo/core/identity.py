@@ -15,6 +15,23 @@ def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
+CANDIDATE_MARK = "@"  # a scope named "@NAME" is a candidate's own documents, never a company's
+DEFAULT_CANDIDATE = "me"  # the candidate profile when --candidate is not given
+
+
+def scope_key(name: str) -> str:
+    """The key of a company, or of a candidate profile ("@NAME"): a candidate's key keeps its "@",
+    which no company key can have (slug keeps letters, digits and dashes), so the two never mix."""
+    if name.startswith(CANDIDATE_MARK):
+        return CANDIDATE_MARK + slug(name[len(CANDIDATE_MARK):])
+    return slug(name)
+
+
+def candidate_scope(name: str) -> str:
+    """The scope name of candidate profile `name` (given with or without its "@")."""
+    return name if name.startswith(CANDIDATE_MARK) else CANDIDATE_MARK + name
+
+
 def corpus_hash(doc_hashes: Mapping[str, str]) -> str:
     """One hash for the whole indexed corpus: changes when any document is added, changed or removed."""
     digest = hashlib.sha256()

@@ -24,8 +24,9 @@ from pathlib import Path
 from memo.core import notices
 from memo.core.config import Settings
 from memo.core.errors import MemoError, failing_as
-from memo.core.identity import corpus_hash, slug
+from memo.core.identity import CANDIDATE_MARK, corpus_hash, scope_key, slug
 from memo.core.progress import Progress
+from memo.ingestion.candidate import as_candidate_document
 from memo.ingestion.chunk_table import refresh_table
 from memo.ingestion.embedder import LazyEmbedder
 from memo.ingestion.loaders import (
@@ -72,6 +73,8 @@ class Target:
 
     def metadata(self, raw: RawDocument) -> dict[str, str]:
         meta = raw.front_matter
+        if self.kind == "candidate" or meta.get("kind") == "candidate":
+            return self._candidate_metadata(raw)
         in_roles_folder = "roles" in Path(raw.source).parts[:-1]
         if meta.get("company") and slug(meta["company"]) != slug(self.company):
             notices.warn(f"{raw.source}: its front matter says company {meta['company']!r}; indexed under "
@@ -79,18 +82,30 @@ class Target:
         role = meta.get("role") or self.role or ""
         kind = meta.get("kind") or self.kind or ("role" if role or in_roles_folder else "company")
         if kind not in ("company", "role"):
-            raise UnreadableFile(f"front matter kind {kind!r} must be company or role")
+            raise UnreadableFile(f"front matter kind {kind!r} must be company, role or candidate")
         if kind == "role" and not role:
             role = raw.title  # a role document names its role in its title
         company = self.company
         return {"company": company, "company_key": slug(company), "role": role,
                 "role_key": slug(role), "kind": kind, "source": raw.source, "title": raw.title}
 
+    def _candidate_metadata(self, raw: RawDocument) -> dict[str, str]:
+        """A candidate's document: in the candidate's own scope ("@NAME"), whatever its front matter
+        says; a company's file that calls itself a candidate document is refused."""
+        if self.kind != "candidate":
+            raise UnreadableFile("front matter kind candidate: a candidate's documents are indexed with "
+                                 "`memo index PATH --kind candidate`, never into a company")
+        return {"company": self.company, "company_key": scope_key(self.company), "role": "", "role_key": "",
+                "kind": "candidate", "source": raw.source, "title": raw.title}
+
 
 def to_document(raw: RawDocument, target: Target, chunker_id: str):
     from llama_index.core.schema import Document
 
     meta = target.metadata(raw)
+    if meta["kind"] == "candidate":
+        raw = as_candidate_document(raw)
+        meta["title"] = raw.title
     # The chunker's settings are part of the hash: changing them re-chunks every document.
     meta["chunker"] = chunker_id
     return Document(text=raw.text, id_=f"{meta['company_key']}/{raw.source}", metadata=meta)
@@ -173,6 +188,9 @@ def index_corpus(settings: Settings, paths: list[Path], target: Target, prune_mi
     """Index `paths` for `target.company` into the configured index and return what happened."""
     if not target.company.strip() or not slug(target.company):
         raise MemoError(f"--company {target.company!r} must contain letters or digits")
+    if (target.kind == "candidate") != target.company.startswith(CANDIDATE_MARK):
+        raise MemoError(f"--company {target.company!r}: a name starting with {CANDIDATE_MARK} is a candidate "
+                        f"profile; index a candidate's documents with --kind candidate --candidate NAME")
     missing = [str(path) for path in paths if not os.path.lexists(path)]
     if missing:  # a typo in a path given on purpose is an error, not a skipped file
         raise MemoError(f"{', '.join(missing)} does not exist; give existing files or folders")
@@ -215,7 +233,7 @@ def _index(writer: IndexWriter, settings: Settings, files: list[SourceFile], tar
             writer.commit()
             progress.advance(committing, len(batch))
     if prune_missing:
-        report.removed = prune(writer, slug(target.company), {d.doc_id for d in documents})
+        report.removed = prune(writer, scope_key(target.company), {d.doc_id for d in documents})
     report.files = len(documents)
     _write_manifest(writer, settings, {"id": chunker_id, "heading_weight": headings}, embedder.loaded, report)
     refresh_table(writer.root, writer.collection, settings.retrieval.stemming)
@@ -224,10 +242,10 @@ def _index(writer: IndexWriter, settings: Settings, files: list[SourceFile], tar
 def check_company(collection, company: str) -> None:
     """Refuse a company name whose comparison key already belongs to another indexed name ("C# Labs"
     after "C++ Labs"): their documents would overwrite each other. Case and spacing may differ."""
-    got = collection.get(where={"company_key": slug(company)}, limit=1, include=["metadatas"])
+    got = collection.get(where={"company_key": scope_key(company)}, limit=1, include=["metadatas"])
     indexed = got["metadatas"][0].get("company", "") if got["metadatas"] else ""
     if indexed and " ".join(indexed.casefold().split()) != " ".join(company.casefold().split()):
-        raise MemoError(f"--company {company!r} has the same key {slug(company)!r} as the indexed company "
+        raise MemoError(f"--company {company!r} has the same key {scope_key(company)!r} as the indexed company "
                         f"{indexed!r}; add to it with --company {indexed!r}, or choose a name that differs "
                         f"in its letters or digits")
 

@@ -1,4 +1,5 @@
-"""Finding and reading documents: Markdown, text, HTML and PDF, with every bad file reported.
+"""Finding and reading documents: Markdown, text, HTML, PDF and Word (.docx), with every bad file
+reported.
 
 A bad file (empty, binary, not UTF-8, too large, unreadable, a symlink loop, a corrupt PDF) is
 skipped with its reason; the rest of the corpus is still indexed.
@@ -17,7 +18,8 @@ from memo.ingestion.html_text import html_to_markdown
 TEXT_SUFFIXES = {".md", ".markdown", ".txt"}
 HTML_SUFFIXES = {".html", ".htm"}
 PDF_SUFFIXES = {".pdf"}
-SUPPORTED = TEXT_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES
+DOCX_SUFFIXES = {".docx"}  # a résumé is often a Word file
+SUPPORTED = TEXT_SUFFIXES | HTML_SUFFIXES | PDF_SUFFIXES | DOCX_SUFFIXES
 
 
 @dataclass
@@ -107,6 +109,8 @@ def read_document(file: SourceFile, max_bytes: int) -> RawDocument:
     suffix = file.path.suffix.lower()
     if suffix in PDF_SUFFIXES:
         text, title = _pdf_text(data)
+    elif suffix in DOCX_SUFFIXES:
+        text, title = _docx_text(data)
     else:
         text = _decode(data)
         title = ""
@@ -163,6 +167,32 @@ def _pdf_text(data: bytes) -> tuple[str, str]:
     if not text:
         raise UnreadableFile("PDF has no extractable text (a scan?)")
     return text, title
+
+
+def _docx_text(data: bytes) -> tuple[str, str]:
+    """A Word document as Markdown-flavoured text: its headings as `#` lines, its paragraphs and
+    table rows as text (python-docx)."""
+    import io
+    import zipfile
+
+    try:
+        import docx
+    except ImportError:
+        raise UnreadableFile("reading .docx needs python-docx: pip install python-docx") from None
+    try:
+        document = docx.Document(io.BytesIO(data))
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        raise UnreadableFile(f"corrupt or unreadable Word file ({type(exc).__name__})") from None
+    lines = []
+    for paragraph in document.paragraphs:
+        style = (paragraph.style.name if paragraph.style is not None else "") or ""
+        level = style.removeprefix("Heading ")
+        marker = "# " if style == "Title" else "#" * min(int(level), 6) + " " if level.isdigit() else ""
+        if paragraph.text.strip():
+            lines.append(marker + paragraph.text.strip())
+    for table in document.tables:
+        lines += [" | ".join(cell.text.strip() for cell in row.cells) for row in table.rows]
+    return "\n\n".join(lines), document.core_properties.title or ""
 
 
 _HEADING_LINE = re.compile(r"^[ \t]*#{1,6}[ \t].*$|^[ \t]*#{1,6}[ \t]*$", re.MULTILINE)

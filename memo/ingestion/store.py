@@ -27,6 +27,7 @@ from memo.core import notices
 from memo.core.config import Settings
 from memo.core.durable import replacing, write_atomic
 from memo.core.errors import MemoError, NotIndexedError, failing_as
+from memo.core.identity import CANDIDATE_MARK
 
 MANIFEST_VERSION = 1
 # Collection metadata: the embedder, and the heading weight its vectors were built with
@@ -295,5 +296,8 @@ def index_status(settings: Settings) -> dict[str, Any]:
         "manifest": manifest.__dict__ if manifest else None,
         "chunks": collection.count(),
         "companies": {name: {"documents": len(e["documents"]), "chunks": e["chunks"],
-                             "roles": sorted(e["roles"])} for name, e in sorted(companies.items())},
+                             "roles": sorted(e["roles"])} for name, e in sorted(companies.items())
+                      if not name.startswith(CANDIDATE_MARK)},
+        "candidates": {name[len(CANDIDATE_MARK):]: {"documents": len(e["documents"]), "chunks": e["chunks"]}
+                       for name, e in sorted(companies.items()) if name.startswith(CANDIDATE_MARK)},
     }

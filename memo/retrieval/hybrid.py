@@ -12,7 +12,7 @@ import numpy as np
 
 from memo.core.config import Settings
 from memo.core.errors import MemoError, NotIndexedError
-from memo.core.identity import slug
+from memo.core.identity import CANDIDATE_MARK, scope_key, slug
 from memo.core.limits import check_question
 from memo.core.text import content_words
 from memo.ingestion.embedder import load_embedder
@@ -155,10 +155,13 @@ class HybridRetriever:
 
     def scope(self, company: str, role: str | None) -> tuple[dict, np.ndarray]:
         """Chroma `where` filter and BM25 mask: the company's documents plus the role's (if any)."""
-        company_key = slug(company)
+        company_key = scope_key(company)
         if company_key not in self.table.companies:
-            known = ", ".join(sorted(set(self.table.companies.values()))) or "none"
-            raise NotIndexedError(f"nothing is indexed for company {company!r} (indexed: {known}); "
+            if company_key.startswith(CANDIDATE_MARK):
+                raise NotIndexedError(f"nothing is indexed for candidate {company[1:]!r}; run `memo index "
+                                      f"PATH --kind candidate --candidate {company[1:]!r}`")
+            known = ", ".join(sorted(v for k, v in self.table.companies.items() if not k.startswith(CANDIDATE_MARK)))
+            raise NotIndexedError(f"nothing is indexed for company {company!r} (indexed: {known or 'none'}); "
                                   f"run `memo index PATH --company {company!r}`")
         if not role:
             return {"company_key": company_key}, self.table.mask(company_key)
@@ -208,7 +211,7 @@ class HybridRetriever:
         a large handbook's pages. Their scores join `cosine` and `bm25` (the company-wide lists
         may not reach them)."""
         role_key = slug(role)
-        mask = self.table.mask(slug(company), role_key, role_only=True)
+        mask = self.table.mask(scope_key(company), role_key, role_only=True)
         depth = min(ROLE_DEPTH, int(mask.sum()))
         if not depth:
             return []

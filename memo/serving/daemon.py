@@ -90,7 +90,7 @@ class Warm:
         retriever.scope(company, role)  # refused before any model loads
         answerer = Answerer(settings, retriever=retriever, generator=self.generator(settings, path), adapter=path)
         on_text = (lambda text: send({"event": "text", "text": text})) if args.get("stream") else None
-        return answerer.ask(args["question"], company, role, mode, on_text).as_dict()
+        return answerer.ask(args["question"], company, role, mode, on_text, args.get("candidate")).as_dict()
 
     def status(self, settings: Settings, args: dict, send) -> dict:
         return {"pid": os.getpid(), "uptime_s": round(time.time() - self.started, 1), "requests": self.served,

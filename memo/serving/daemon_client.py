@@ -202,7 +202,8 @@ def search(settings: Settings, query: str, company: str, role: str | None = None
 
 def ask(settings: Settings, question: str, company: str, role: str | None = None, mode: str = "auto",
         adapter: str | None = None, endpoint: str | None = None, served_model: str | None = None,
-        timeout: float = 120.0, on_text: Callable[[str], None] | None = None) -> Answer:
+        timeout: float = 120.0, on_text: Callable[[str], None] | None = None,
+        candidate: str | None = "auto") -> Answer:
     """`memo ask` (memo.answering.ask.ask): through the warm process when `daemon.enabled` and the
     model is local; an --endpoint answer is asked in-process (its key never leaves this process)."""
     if question.strip():
@@ -212,8 +213,9 @@ def ask(settings: Settings, question: str, company: str, role: str | None = None
             raise MemoError("--model names a model served at --endpoint; for local weights use --llm")
         try:
             value = request(settings, "ask", {"question": question, "company": company, "role": role,
-                                              "mode": mode, "adapter": adapter}, on_text)
+                                              "mode": mode, "adapter": adapter, "candidate": candidate}, on_text)
             return Answer(**value)
         except DaemonUnavailable as exc:
             notices.note(f"answering in-process: {exc}")
-    return answering.ask(settings, question, company, role, mode, adapter, endpoint, served_model, timeout, on_text)
+    return answering.ask(settings, question, company, role, mode, adapter, endpoint, served_model, timeout, on_text,
+                         candidate)

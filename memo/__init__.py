@@ -15,7 +15,8 @@ on a violation or a cycle).
 6. `finetune`   `memo synth` (RAFT data) and `memo train` (LoRA)
 7. `serving`    the vLLM launcher and `memo doctor`'s adapter checks
 8. `eval`       `memo bench`
-9. `cli`        argument parsing and rendering; each command calls one library function
+9. `practice`   `memo practice` (a mock interview, scored without a judge) and `memo questions`
+10. `cli`       argument parsing and rendering; each command calls one library function
 
 Only the standard library is imported at package level: heavy libraries (torch, transformers,
 chromadb, sentence-transformers) load inside the functions that need them, so `memo --help`
@@ -25,4 +26,4 @@ stays fast.
 __version__ = "0.1.0"
 
 # The layers in order, bottom first (read by tests/test_layers.py).
-LAYERS = ("core", "llm", "ingestion", "retrieval", "answering", "finetune", "serving", "eval", "cli")
+LAYERS = ("core", "llm", "ingestion", "retrieval", "answering", "finetune", "serving", "eval", "practice", "cli")

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from memo import __version__
 from memo.cli.bench import add_bench_command
 from memo.cli.commands import add_ask_command, add_index_commands, add_status_commands
+from memo.cli.practice import add_practice_commands
 from memo.cli.serving import add_serving_commands
 from memo.cli.training import add_synth_command, add_train_command, add_train_reranker_command
 from memo.core import notices
@@ -22,7 +23,7 @@ from memo.core.redaction import for_people
 
 # The commands in the order `memo --help` lists them.
 COMMANDS = (add_index_commands, add_ask_command, add_synth_command, add_train_command, add_train_reranker_command,
-            add_serving_commands, add_bench_command, add_status_commands)
+            add_serving_commands, add_bench_command, add_practice_commands, add_status_commands)
 
 
 def build_parser() -> argparse.ArgumentParser:

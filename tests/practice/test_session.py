@@ -1,0 +1,112 @@
+"""`memo questions` and `memo practice` end to end: the demo company and the demo candidate in a
+real Chroma, SmolLM2 for memo's own answers, `memo` in a subprocess; Ctrl-C mid-session; the
+history page in headless Chromium."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from memo.core.config import load_settings
+from memo.core.demo import DEMO_CANDIDATE, DEMO_COMPANY, DEMO_CORPUS
+from tests.conftest import clean_env, memo_cli
+
+pytestmark = pytest.mark.slow
+ROLE = "Backend Engineer"
+STORY_ANSWER = ("When I was at Parcelwise, a senior colleague wanted immediate retries during failovers. My job was "
+                "to keep the consumers reliable. I set up a replay of the last failover and wrote a design note. As "
+                "a result, we shipped backoff and the next two failovers lost no events.")
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory, smollm2_dir):
+    from memo.ingestion.indexer import Target, index_corpus
+
+    home = tmp_path_factory.mktemp("practice-home")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MEMO_HOME", str(home))
+        settings = load_settings()
+        index_corpus(settings, [DEMO_CORPUS], Target(DEMO_COMPANY), show_progress=False)
+        index_corpus(settings, [DEMO_CANDIDATE], Target("@me", kind="candidate"), show_progress=False)
+    (home / "config.toml").write_text(f'[model]\nllm = "{smollm2_dir}"\n[generation]\nmax_new_tokens = 40\n')
+    return home
+
+
+def run_json(home, *args):
+    done = memo_cli(home, *args, "--json")
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_questions_mix_the_kinds_and_carry_their_passages(home):
+    questions = run_json(home, "questions", "--company", DEMO_COMPANY, "--role", ROLE, "-n", "6")
+    assert len(questions) == 6 and questions[0]["question"] == f"Why do you want to work at {DEMO_COMPANY}?"
+    assert {q["origin"] for q in questions} == {"motivation", "behavioural", "company"}
+    assert all(q["passages"] and all(p["text"] for p in q["passages"]) for q in questions)
+    incident = next(q for q in questions if q["origin"] == "behavioural")
+    assert incident["question"] == "Tell me about a time you handled a production incident."  # the posting's on-call
+
+
+def test_a_scripted_session_is_scored_saved_and_plotted(home, tmp_path):
+    answers = tmp_path / "answers.txt"
+    answers.write_text("I want to work on batteries.\n" + STORY_ANSWER + "\n" + "word " * 20_000 + "\n")
+    records = run_json(home, "practice", "--company", DEMO_COMPANY, "--role", ROLE, "-n", "3", "--answers",
+                       str(answers), "--no-model-answers")
+    assert [r["category"] for r in records] == ["motivation", "behavioural", "company"]
+    story = records[1]["score"]
+    assert story["star"] == {"situation": True, "task": True, "action": True, "result": True}
+    assert records[2]["score"]["length"] == "long" and "20000 words" in records[2]["score"]["warnings"][0]
+    assert all(r["follow_up"] and 0 <= r["score"]["overall"] <= 100 for r in records)
+    saved = (home / "practice" / "me" / "history.jsonl").read_text().splitlines()
+    assert [json.loads(line)["question"] for line in saved[-3:]] == [r["question"] for r in records]
+
+    [one] = run_json(home, "practice", "--company", DEMO_COMPANY, "--role", ROLE, "-n", "1", "--answers", str(answers))
+    assert one["model_answer"] and one["sources"] and one["session"] != records[0]["session"]
+    history = run_json(home, "practice", "--history")
+    assert len(history["sessions"]) >= 2 and history["answers"] >= 4 and "behavioural" in history["categories"]
+    page = home / "practice" / "me" / "history.html"
+    assert history["page"] == str(page) and page.read_text().count('class="series"') == len(history["categories"])
+    plain = memo_cli(home, "practice", "--history")
+    assert "answers in" in plain.stdout and "history page:" in plain.stdout
+    if shutil.which("chromium"):
+        flags = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", f"--user-data-dir={tmp_path / 'p'}"]
+        dom = subprocess.run(["chromium", *flags, "--dump-dom", page.as_uri()], capture_output=True, text=True,
+                             timeout=120)
+        assert dom.returncode == 0 and '<svg class="plot"' in dom.stdout and "<polyline" in dom.stdout
+        assert dom.stdout.count("<tr>") == len(history["sessions"]) + 1
+
+
+def test_ctrl_c_mid_session_keeps_the_answers_so_far(home):
+    before = len((home / "practice" / "me" / "history.jsonl").read_text().splitlines()) \
+        if (home / "practice" / "me" / "history.jsonl").exists() else 0
+    process = subprocess.Popen([sys.executable, "-m", "memo", "practice", "--company", DEMO_COMPANY, "-n", "3",
+                                "--no-model-answers"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env=clean_env(home), cwd=home.parent)
+    process.stdin.write("I want to build reliable software for batteries.\n\n")
+    process.stdin.flush()
+    log = home / "practice" / "me" / "history.jsonl"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and (not log.exists() or len(log.read_text().splitlines()) <= before):
+        time.sleep(0.5)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    assert "stopped; 1 answers saved" in err and "Traceback" not in err, err
+    assert len(log.read_text().splitlines()) == before + 1
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--company", "Nowhere"], "nothing is indexed for company 'Nowhere'"),
+    (["--company", DEMO_COMPANY, "-n", "0"], "-n 0: ask for 1 to 50 questions"),
+    (["--company", DEMO_COMPANY, "--answers", os.devnull], "has no answers"),
+])
+def test_bad_practice_input_is_one_line(home, args, needle):
+    done = memo_cli(home, "practice", *args)
+    assert done.returncode != 0 and needle in done.stderr and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1

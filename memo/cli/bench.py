@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from memo.cli.common import Adder, add_common, add_model, add_reranker, print_json, settings_from
-from memo.core.demo import DEMO_EVAL
+from memo.core.demo import DEMO_BEHAVIOURAL, DEMO_EVAL
 from memo.core.errors import MemoError
 
 
@@ -35,6 +35,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         return str(resolve_adapter(value)) if value and not args.endpoint else value
 
     files = [Path(f) for f in args.files] + ([DEMO_EVAL] if args.demo else [])
+    if args.demo and args.candidate:  # the behavioural slice: questions about the demo candidate's experience
+        files.append(DEMO_BEHAVIOURAL)
     if not files:
         raise MemoError("give one or more EVAL.jsonl files (or --demo for the bundled Tidewell questions)")
     opts = BenchOptions(files=files, out=Path(args.out), arms=BenchOptions.parse_arms(args.arms),
@@ -43,7 +45,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
                         role=args.role, limit=args.limit, seed=args.seed, batch_size=args.batch_size,
                         timeout=args.timeout, judge_endpoint=args.judge_endpoint, judge_model=args.judge_model,
                         judge_runs=args.judge_runs, judge_timeout=args.judge_timeout,
-                        baseline=Path(args.baseline) if args.baseline else None)
+                        baseline=Path(args.baseline) if args.baseline else None, candidate=args.candidate)
     opts.validate()  # before any model loads
     profile, llm = args.profile, args.llm
     if profile is None and llm is None and args.adapter and not args.endpoint:
@@ -63,7 +65,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def add_bench_command(add: Adder) -> None:
     bench = add("bench", cmd_bench)
     bench.add_argument("files", nargs="*", metavar="EVAL.jsonl", help="question files (../shared/qa format)")
-    bench.add_argument("--demo", action="store_true", help="add the bundled Tidewell questions")
+    bench.add_argument("--demo", action="store_true", help="add the bundled Tidewell questions (with "
+                       "--candidate, also the questions about the demo candidate's experience)")
     add_reranker(bench)
     bench.add_argument("--out", required=True, metavar="DIR", help="report folder (a rerun resumes from it)")
     bench.add_argument("--arms", default="base,rag,ft,hybrid", metavar="LIST",
@@ -76,6 +79,8 @@ def add_bench_command(add: Adder) -> None:
     bench.add_argument("--company", help="use this indexed company for every question (default: each "
                        "question's own, matched to the indexed name)")
     bench.add_argument("--role", help="use this indexed role for every question")
+    bench.add_argument("--candidate", metavar="NAME", help="a candidate profile whose own documents join "
+                       "retrieval, as `memo ask` uses them (the report gets a behavioural slice)")
     bench.add_argument("--limit", type=int, metavar="N", help="a seeded sample of N questions")
     bench.add_argument("--seed", type=int, default=0, help="seed for --limit and the bootstrap")
     bench.add_argument("--batch-size", type=int, default=8, metavar="N",

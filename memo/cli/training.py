@@ -43,7 +43,7 @@ def cmd_synth(args: argparse.Namespace) -> int:
                         exclude=[Path(p) for p in args.exclude], from_qa=[Path(p) for p in args.from_qa],
                         val_fraction=args.val_fraction, seed=args.seed, concurrency=args.concurrency,
                         batch_size=args.batch_size, timeout=args.timeout, skip_bad=args.skip_bad,
-                        absent=args.absent)
+                        absent=args.absent, stories=args.from_stories)
     report = synthesize(settings, opts, show_progress=show_progress(args))
     if args.json:
         print_json(report.as_dict())
@@ -105,6 +105,9 @@ def add_synth_command(add: Adder) -> None:
                        help="held-out Q&A file: reject questions too similar to its questions")
     synth.add_argument("--from-qa", action="append", default=[], metavar="FILE.jsonl",
                        help="convert this Q&A file instead of generating (contexts retrieved)")
+    synth.add_argument("--from-stories", nargs="?", const="me", metavar="CANDIDATE",
+                       help="also make records from a candidate profile's STAR stories (default me): "
+                       "answering about your experience with your story, no generator")
     synth.add_argument("--val-fraction", type=float, default=0.1, metavar="F",
                        help="share of records for validation (default 0.1)")
     synth.add_argument("--seed", type=int, default=0, help="seed for oracle dropping and shuffling")

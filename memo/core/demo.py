@@ -7,3 +7,4 @@ DEMO_ROOT = Path(__file__).resolve().parent.parent / "demo_corpus"
 DEMO_CORPUS = DEMO_ROOT / "tidewell"
 DEMO_EVAL = DEMO_ROOT / "tidewell-eval.jsonl"
 DEMO_CANDIDATE = DEMO_ROOT / "candidate"  # a fictional backend engineer's résumé, notes and STAR stories
+DEMO_BEHAVIOURAL = DEMO_ROOT / "tidewell-behavioural.jsonl"  # questions about the candidate's experience

@@ -64,8 +64,9 @@ class ArmAnswerer:
 
     def __init__(self, settings, adapter: Path | None, endpoint=None, served_model: str | None = None,
                  served_adapter: str | None = None, batch_size: int = 8, dsf_adapter: Path | None = None,
-                 served_dsf: str | None = None):
+                 served_dsf: str | None = None, candidate: str | None = None):
         self.settings = settings
+        self.candidate = candidate  # a candidate profile whose documents join retrieval (the behavioural slice)
         self.batch_size = batch_size
         self.decoding = Decoding.from_config(settings.generation)
         self.retriever = SharedRetriever(settings)
@@ -93,11 +94,14 @@ class ArmAnswerer:
             ident["adapter"] = base_fingerprint(str(answerer.adapter))
         if arm in RETRIEVAL_ARMS:
             ident["retrieval"] = self.settings.retrieval
+            if self.candidate:
+                ident["candidate"] = self.candidate
         return ident
 
     def messages(self, q: EvalQuestion, arm: str) -> tuple[list, list[dict]]:
         if arm in RETRIEVAL_ARMS:
-            return self.answerer(arm).prepare(q.question, q.indexed_company, q.indexed_role, mode_of(arm))
+            return self.answerer(arm).prepare(q.question, q.indexed_company, q.indexed_role, mode_of(arm),
+                                              self.candidate)
         company = q.indexed_company or q.company or "the company"
         return build_messages(q.question, company, q.indexed_role or q.role, None), []
 
@@ -140,4 +144,5 @@ class ArmAnswerer:
                                        mode_of(arm), text, contexts, model)
         return {"key": key, "kind": "answer", "qid": q.qid, "arm": arm, "model": a.model, "answer": a.answer,
                 "reasoning": a.reasoning, "citations": a.citations, "invalid_citations": a.invalid_citations,
-                "contexts": [{k: c[k] for k in ("source", "section", "text")} for c in a.contexts]}
+                "contexts": [{k: c.get(k) for k in ("source", "section", "text", "mine")} for c in a.contexts],
+                "story": a.story}

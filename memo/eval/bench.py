@@ -46,6 +46,7 @@ class BenchOptions:
     judge_runs: int = 1
     judge_timeout: float = 180.0
     baseline: Path | None = None
+    candidate: str | None = None  # a candidate profile: its documents join retrieval (behavioural slice)
 
     @classmethod
     def parse_arms(cls, text: str) -> list[str]:
@@ -82,7 +83,7 @@ def _load(opts: BenchOptions, settings) -> tuple[list[EvalQuestion], ArmAnswerer
     adapter = Path(opts.adapter) if opts.adapter and not endpoint else None
     dsf = Path(opts.dsf_adapter) if opts.dsf_adapter and not endpoint else None
     arms = ArmAnswerer(settings, adapter, endpoint, opts.model, opts.adapter if endpoint else None,
-                       opts.batch_size, dsf, opts.dsf_adapter if endpoint else None)
+                       opts.batch_size, dsf, opts.dsf_adapter if endpoint else None, opts.candidate)
     # every arm, as `memo ask` in every mode, answers only for companies that are indexed
     warnings = resolve(questions, arms.retriever, needs_company=True)
     for answerer in (arms.tuned, arms.dsf):  # an adapter trained on older documents of a company

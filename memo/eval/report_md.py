@@ -151,6 +151,11 @@ def _verdicts(summary: dict) -> list[str]:
     if verdict_lines(summary):
         lines += ["## Verdicts (95% paired intervals, first-named arm minus second)", ""]
         lines += [f"- {v}" for v in verdict_lines(summary)] + [""]
+    if summary.get("behavioural"):
+        lines += ["## Behavioural slice (questions about the candidate's experience)", ""]
+        lines += [f"- {arm}: {b['story_cited']} of {b['questions']} answers cite one of the candidate's stories; "
+                  f"{b['no_story']} say which kind of story would answer" for arm, b in summary["behavioural"].items()]
+        lines += [""]
     if summary.get("health"):
         lines += ["## Degenerate answers", ""]
         lines += [f"- **{degenerate_line(arm, h)}**" if h["flagged"] else f"- {degenerate_line(arm, h)}"

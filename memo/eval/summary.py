@@ -11,6 +11,7 @@ from collections import Counter
 from itertools import combinations
 from pathlib import Path
 
+from memo.core.categories import question_category
 from memo.core.errors import MemoError
 from memo.eval import stats
 from memo.eval.degenerate import DEGENERATE_FLAG, REASONS
@@ -89,6 +90,7 @@ def summarize(rows: list[dict], arms: list[str], seed: int, settings: dict,
             "labels": LABELS, "lower_is_better": sorted(LOWER_IS_BETTER & set(metrics)),
             "settings": settings, "table": table, "pairs": pairs,
             "verdicts": verdicts(rows, arms, table, qids, seed), "health": health(rows, arms),
+            "behavioural": behavioural_slice(rows, arms),
             "by_category": _breakdown(rows, arms, metrics, "category", seed),
             "by_company": _breakdown(rows, arms, metrics, "company", seed),
             "hit_curve": _hit_curve(rows, arms), "judge_spread": _judge_spread(rows, arms)}
@@ -125,6 +127,23 @@ def verdicts(rows: list[dict], arms: list[str], table: dict, qids: list[str], se
             out.append({"a": a, "b": b, "metric": metric, "mean": diff.mean, "low": diff.low,
                         "high": diff.high, "verdict": text})
     return out
+
+
+def behavioural_slice(rows: list[dict], arms: list[str]) -> dict:
+    """Per arm, over the questions about the candidate's experience: how many answers cite one of
+    the candidate's stories, and how many say which kind of story would answer ({} without any)."""
+    out = {}
+    for arm in arms:
+        mine = [r for r in rows if r["arm"] == arm and question_category(r["question"], r["company"] or "") == "behavioural"]
+        if mine:
+            out[arm] = {"questions": len(mine), "story_cited": sum(cites_story(r) for r in mine),
+                        "no_story": sum(r["answer"].startswith("I don't have a story written down") for r in mine)}
+    return out
+
+
+def cites_story(row: dict) -> bool:
+    contexts = row["contexts"]
+    return any(0 < c["n"] <= len(contexts) and contexts[c["n"] - 1].get("mine") for c in row["citations"])
 
 
 def health(rows: list[dict], arms: list[str]) -> dict:

@@ -24,6 +24,7 @@ class Passage:
     source: str
     section: str
     text: str
+    mine: bool = False  # the candidate's own document (memo synth --from-stories)
 
 
 def choose_distractors(oracle: Passage, hits: Sequence[Passage], count: int) -> list[Passage]:
@@ -68,7 +69,7 @@ def attach_contexts(question: str, answer: str, hits: Sequence[Passage], company
                     role: str | None, quotes: list[tuple[int, str]]) -> dict:
     """A record for an existing Q&A pair (--from-qa): the retrieved contexts as the prompt, the
     reference answer as the target, quoting the retrieved sentences that support it."""
-    contexts = [ContextDoc(h.source, h.section, h.text) for h in hits]
+    contexts = [ContextDoc(h.source, h.section, h.text, h.mine) for h in hits]
     messages = build_messages(question, company, role, contexts)
     final = answer.strip()
     if quotes:

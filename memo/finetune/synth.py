@@ -37,6 +37,7 @@ from memo.finetune.synth_prompts import (
     json_messages,
     parse_json_draft,
 )
+from memo.finetune.synth_stories import story_records
 from memo.finetune.voice import candidate_answer, honest_answer
 from memo.retrieval.hybrid import HybridRetriever
 
@@ -69,6 +70,7 @@ class SynthOptions:
     # when the oracle is left out: recall = RAFT's own (the same answer, the fact recalled);
     # honest = the candidate says the documents shown don't cover it (no invented facts)
     absent: str = "recall"
+    stories: str | None = None  # a candidate profile: also make records from its STAR stories
 
     def validate(self) -> None:
         checks = [("--oracle-fraction", 0.0 <= self.oracle_fraction <= 1.0, "a fraction from 0 to 1"),
@@ -169,10 +171,13 @@ class Synthesizer:
     def run_from_qa(self) -> SynthReport:
         """Convert --from-qa files (no generator): leakage and duplicate gates still apply."""
         started = time.monotonic()
-        report = SynthReport(out=str(self.opts.out), generator="reference", style="from-qa",
+        style = "+".join(s for s, on in (("from-qa", self.opts.from_qa), ("from-stories", self.opts.stories)) if on)
+        report = SynthReport(out=str(self.opts.out), generator="reference", style=style,
                              corpus_hash=self.corpus_hash)
         self.log, self.guard.kept = [], self.guard.kept[:0]
-        records = from_qa(self, self.opts.from_qa)
+        records = from_qa(self, self.opts.from_qa) if self.opts.from_qa else []
+        if self.opts.stories:
+            records += story_records(self, self.opts.stories, random.Random(self.opts.seed))
         vectors = self._embed([r["question"] for r in records]) if records else []
         for record, vector in zip(records, vectors):
             problem = self.guard.problem(vector)
@@ -287,7 +292,7 @@ def synthesize(settings: Settings, opts: SynthOptions, show_progress: bool = Fal
     --endpoint and keep those that pass the gates. Flags, company and role are checked before
     a model loads."""
     synth = Synthesizer(settings, opts)
-    if opts.from_qa:
+    if opts.from_qa or opts.stories:
         return synth.run_from_qa()
     synth.completer = make_completer(settings, opts.endpoint, opts.model, opts.concurrency, opts.timeout,
                                      opts.retries, opts.batch_size)

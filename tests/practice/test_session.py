@@ -110,3 +110,14 @@ def test_bad_practice_input_is_one_line(home, args, needle):
     done = memo_cli(home, "practice", *args)
     assert done.returncode != 0 and needle in done.stderr and "Traceback" not in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_the_bench_behavioural_slice_cites_the_candidates_stories(home, tmp_path):
+    """With the demo candidate indexed, each question about an experience the candidate has a story
+    for is answered with that story, cited; the two without one say which story would answer."""
+    from memo.core.demo import DEMO_BEHAVIOURAL
+
+    summary = run_json(home, "bench", str(DEMO_BEHAVIOURAL), "--candidate", "me", "--arms", "rag",
+                       "--max-new-tokens", "24", "--out", str(tmp_path / "bench"))
+    assert summary["behavioural"] == {"rag": {"questions": 6, "story_cited": 4, "no_story": 2}}
+    assert "4 of 6 answers cite one of the candidate's stories" in (tmp_path / "bench" / "report.md").read_text()

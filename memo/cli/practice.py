@@ -36,7 +36,7 @@ def cmd_practice(args: argparse.Namespace) -> int:
         raise MemoError("--company is required: which company's interview to practise")
     answers = read_answers(Path(args.answers)) if args.answers else None
     opts = PracticeOptions(args.company, args.role, candidate, args.n, Path(args.qa) if args.qa else None,
-                           not args.no_model_answers)
+                           not args.no_model_answers, args.judge_endpoint, args.judge_model)
 
     def answer_for(question, number: int) -> str | None:
         if answers is not None:
@@ -103,6 +103,10 @@ def add_practice_commands(add: Adder) -> None:
     practice.add_argument("--qa", metavar="FILE.jsonl", help="also ask this Q&A file's questions (first)")
     practice.add_argument("--no-model-answers", action="store_true", help="skip memo's own answers (faster)")
     practice.add_argument("--history", action="store_true", help="your scores over time, and the HTML page")
+    practice.add_argument("--judge-endpoint", metavar="URL", help="optional: an OpenAI-compatible judge that adds "
+                          "written feedback (your answer and its passages are sent there; key from MEMO_API_KEY "
+                          "or OPENAI_API_KEY)")
+    practice.add_argument("--judge-model", metavar="NAME", help="the judge's model name")
     add_model(practice)
     add_common(practice)
     questions = add("questions", cmd_questions)

@@ -23,6 +23,8 @@ def print_practice_result(record: dict) -> None:
     if record.get("model_answer"):
         console.print(f"[bold]memo's answer:[/] {shown(record['model_answer'])}")
         console.print("  [dim]sources: " + shown(", ".join(record["sources"])) + "[/]")
+    if record.get("feedback"):
+        console.print(f"[bold]feedback:[/] {shown(record['feedback'])}")
     console.print(f"[bold]follow-up:[/] {shown(record['follow_up'])}")
 
 

@@ -21,6 +21,7 @@ from memo.core.errors import MemoError
 from memo.core.identity import DEFAULT_CANDIDATE, record_id, slug
 from memo.core.jsonl import append_jsonl
 from memo.llm.adapter import resolve_adapter
+from memo.practice.feedback import Judge
 from memo.practice.questions import LikelyQuestion, likely_questions
 from memo.practice.scoring import follow_up, score
 
@@ -35,6 +36,8 @@ class PracticeOptions:
     n: int = 8
     qa: Path | None = None
     model_answers: bool = True  # memo's own answer to each question (the slow part on a CPU)
+    judge_endpoint: str | None = None  # optional written feedback (memo.practice.feedback)
+    judge_model: str | None = None
 
 
 def history_file(settings: Settings, candidate: str | None) -> Path:
@@ -52,6 +55,9 @@ def practice(settings: Settings, opts: PracticeOptions, answer_for: Callable[[Li
     mode, adapter = resolve_mode(settings, "auto", None, None)
     answerer = Answerer(settings, adapter=resolve_adapter(adapter))
     scope = resolve_candidate(answerer.retriever, opts.candidate)
+    if bool(opts.judge_endpoint) != bool(opts.judge_model):
+        raise MemoError("--judge-endpoint and --judge-model go together: the judge's URL and its model name")
+    judge = Judge(opts.judge_endpoint, opts.judge_model) if opts.judge_endpoint else None
     questions = likely_questions(answerer.retriever, opts.company, opts.role, opts.n, opts.qa, scope)
     path, session = history_file(settings, opts.candidate), record_id(f"{time.time()}")[:8]
     records: list[dict] = []
@@ -63,6 +69,8 @@ def practice(settings: Settings, opts: PracticeOptions, answer_for: Callable[[Li
         if opts.model_answers:
             model = answerer.ask(q.question, opts.company, opts.role, mode, None, opts.candidate)
             record.update(model_answer=model.answer, model_citations=model.citations, story=model.story)
+        if judge is not None:
+            record["feedback"] = judge.feedback(q.question, [p["text"] for p in q.passages], given)
         path.parent.mkdir(parents=True, exist_ok=True)
         append_jsonl(path, [record])  # before it is shown: a Ctrl-C later keeps it
         records.append(record)
@@ -74,7 +82,8 @@ def scored(q: LikelyQuestion, given: str, opts: PracticeOptions, session: str) -
     # a story is judged against the candidate's own stories (none: no coverage to judge); anything
     # else against the company's documents
     evidence = [p["text"] for p in q.passages if (p["mine"] and "Situation:" in p["text"]) == (q.category == "behavioural")]
-    result = score(q.question, q.category, given, evidence)
+    # the company's name is in every passage: it says nothing about which facts answer the question
+    result = score(q.question.replace(opts.company, " "), q.category, given, evidence)
     return {"session": session, "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "company": opts.company, "role": opts.role, "question": q.question, "category": q.category,
             "origin": q.origin, "answer": given, "score": result.as_dict(), "follow_up": follow_up(result),

@@ -121,3 +121,26 @@ def test_the_bench_behavioural_slice_cites_the_candidates_stories(home, tmp_path
                        "--max-new-tokens", "24", "--out", str(tmp_path / "bench"))
     assert summary["behavioural"] == {"rag": {"questions": 6, "story_cited": 4, "no_story": 2}}
     assert "4 of 6 answers cite one of the candidate's stories" in (tmp_path / "bench" / "report.md").read_text()
+
+
+def test_a_judge_endpoint_adds_written_feedback(home, tmp_path, server):
+    """The optional judge: a real local OpenAI-compatible server (SmolLM2) gets the question, the
+    passages and the answer, and its reply is the record's feedback; the scores do not change."""
+    from tests.conftest import BASE, KEY
+
+    url, state = server
+    answers = tmp_path / "answers.txt"
+    answers.write_text("Tidewell gives 25 days of paid leave.\n")
+    env_home = home
+    done = subprocess.run([sys.executable, "-m", "memo", "practice", "--company", DEMO_COMPANY, "-n", "1",
+                           "--answers", str(answers), "--no-model-answers", "--judge-endpoint", url,
+                           "--judge-model", BASE, "--json"], capture_output=True, text=True,
+                          env={**clean_env(env_home), "MEMO_API_KEY": KEY}, cwd=home.parent, timeout=300)
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    [record] = json.loads(done.stdout)
+    assert record["feedback"] and state["requests"][-1]["model"] == BASE
+    sent = state["requests"][-1]["messages"][1]["content"]
+    assert "Answer: Tidewell gives 25 days of paid leave." in sent and "Documents:" in sent
+    assert KEY not in done.stdout + done.stderr
+    half = memo_cli(home, "practice", "--company", DEMO_COMPANY, "--judge-endpoint", url)
+    assert half.returncode == 2 and "--judge-endpoint and --judge-model go together" in half.stderr

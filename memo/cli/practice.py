@@ -36,7 +36,8 @@ def cmd_practice(args: argparse.Namespace) -> int:
         raise MemoError("--company is required: which company's interview to practise")
     answers = read_answers(Path(args.answers)) if args.answers else None
     opts = PracticeOptions(args.company, args.role, candidate, args.n, Path(args.qa) if args.qa else None,
-                           not args.no_model_answers, args.judge_endpoint, args.judge_model)
+                           not args.no_model_answers, args.judge_endpoint, args.judge_model, args.generate,
+                           args.endpoint, args.model)
 
     def answer_for(question, number: int) -> str | None:
         if answers is not None:
@@ -80,15 +81,20 @@ def typed_answer() -> str | None:
 
 def cmd_questions(args: argparse.Namespace) -> int:
     """List the questions likely in an interview for the company and role, each with the passages
-    that ground it: from a Q&A file (--qa), the motivation questions, behavioural questions ranked
-    by what the role's posting speaks of, and the company's ways of working."""
+    that ground it: from a Q&A file (--qa), drafted by `memo synth`'s generator from the role's
+    posting (--generate N), the motivation questions, behavioural questions ranked by what the
+    role's posting speaks of, and the company's ways of working."""
     from memo.cli.render_practice import print_questions
+    from memo.practice.generated import generated_questions
     from memo.practice.questions import likely_questions
     from memo.retrieval.hybrid import HybridRetriever
 
-    settings = settings_from(args)
-    questions = likely_questions(HybridRetriever(settings), args.company, args.role, args.n,
-                                 Path(args.qa) if args.qa else None)
+    settings = settings_from(args, **{"model.profile": args.profile, "model.llm": args.llm})
+    retriever = HybridRetriever(settings)
+    drafted = generated_questions(settings, retriever, args.company, args.role, args.generate, args.endpoint,
+                                  args.model) if args.generate else []
+    questions = likely_questions(retriever, args.company, args.role, args.n, Path(args.qa) if args.qa else None,
+                                 generated=drafted)
     print_json([q.as_dict() for q in questions]) if args.json else print_questions(questions)
     return 0
 
@@ -108,9 +114,20 @@ def add_practice_commands(add: Adder) -> None:
                           "or OPENAI_API_KEY)")
     practice.add_argument("--judge-model", metavar="NAME", help="the judge's model name")
     add_model(practice)
+    add_generation(practice)
     add_common(practice)
     questions = add("questions", cmd_questions)
     add_scope(questions)
     questions.add_argument("-n", type=int, default=12, metavar="N", help="questions to list (default 12)")
     questions.add_argument("--qa", metavar="FILE.jsonl", help="include this Q&A file's questions")
+    add_model(questions)
+    add_generation(questions)
     add_common(questions)
+
+
+def add_generation(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--generate", type=int, default=0, metavar="N", help="also N questions drafted by "
+                        "`memo synth`'s generator from the role's posting (the local model, or --endpoint)")
+    parser.add_argument("--endpoint", metavar="URL", help="the generator's OpenAI-compatible endpoint (the "
+                        "posting's passages are sent there; key from MEMO_SYNTH_API_KEY or OPENAI_API_KEY)")
+    parser.add_argument("--model", metavar="NAME", help="the generator's model name at --endpoint")

@@ -134,7 +134,8 @@ def behavioural_slice(rows: list[dict], arms: list[str]) -> dict:
     the candidate's stories, and how many say which kind of story would answer ({} without any)."""
     out = {}
     for arm in arms:
-        mine = [r for r in rows if r["arm"] == arm and question_category(r["question"], r["company"] or "") == "behavioural"]
+        mine = [r for r in rows if r["arm"] == arm
+                and question_category(r.get("question", ""), r.get("company") or "") == "behavioural"]
         if mine:
             out[arm] = {"questions": len(mine), "story_cited": sum(cites_story(r) for r in mine),
                         "no_story": sum(r["answer"].startswith("I don't have a story written down") for r in mine)}

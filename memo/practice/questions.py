@@ -1,8 +1,10 @@
 """`memo questions`: the questions likely in an interview for a company and role, each with the
 passages that ground it.
 
-Four sources, mixed so a session covers each kind:
+Five sources, mixed so a session covers each kind:
 - a Q&A file's questions (`--qa FILE`, the ../shared/qa format), asked first;
+- with `--generate N`, questions drafted by `memo synth`'s generator from the role's posting
+  (memo.practice.generated);
 - the motivation questions every interview has, about this company and role;
 - behavioural questions from a bank written by the team, ranked by how much the role's posting
   (else the company's documents) speaks of what each one probes (on-call, deadlines, writing...);
@@ -56,9 +58,10 @@ class LikelyQuestion:
 
 
 def likely_questions(retriever, company: str, role: str | None, n: int, qa_file: Path | None = None,
-                     scope: str | None = None) -> list[LikelyQuestion]:
-    """Up to `n` questions for `company` (and `role`), each grounded; `scope` is the candidate's."""
-    pools = [_from_qa(qa_file, company), _motivation(company, role),
+                     scope: str | None = None, generated: list[tuple[str, str]] | None = None) -> list[LikelyQuestion]:
+    """Up to `n` questions for `company` (and `role`), each grounded; `scope` is the candidate's;
+    `generated`: questions drafted by synth's generator (memo.practice.generated), mixed in second."""
+    pools = [_from_qa(qa_file, company), list(generated or []), _motivation(company, role),
              _behavioural(retriever, company, role), _company(retriever, company, role)]
     mixed, seen = [], set()
     while len(mixed) < n and any(pools):

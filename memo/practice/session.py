@@ -22,6 +22,7 @@ from memo.core.identity import DEFAULT_CANDIDATE, record_id, slug
 from memo.core.jsonl import append_jsonl
 from memo.llm.adapter import resolve_adapter
 from memo.practice.feedback import Judge
+from memo.practice.generated import generated_questions
 from memo.practice.questions import LikelyQuestion, likely_questions
 from memo.practice.scoring import follow_up, score
 
@@ -38,6 +39,9 @@ class PracticeOptions:
     model_answers: bool = True  # memo's own answer to each question (the slow part on a CPU)
     judge_endpoint: str | None = None  # optional written feedback (memo.practice.feedback)
     judge_model: str | None = None
+    generate: int = 0  # questions drafted by synth's generator (memo.practice.generated)
+    endpoint: str | None = None  # the generator's endpoint (default: the local model)
+    model: str | None = None
 
 
 def history_file(settings: Settings, candidate: str | None) -> Path:
@@ -58,7 +62,9 @@ def practice(settings: Settings, opts: PracticeOptions, answer_for: Callable[[Li
     if bool(opts.judge_endpoint) != bool(opts.judge_model):
         raise MemoError("--judge-endpoint and --judge-model go together: the judge's URL and its model name")
     judge = Judge(opts.judge_endpoint, opts.judge_model) if opts.judge_endpoint else None
-    questions = likely_questions(answerer.retriever, opts.company, opts.role, opts.n, opts.qa, scope)
+    drafted = generated_questions(settings, answerer.retriever, opts.company, opts.role, opts.generate,
+                                  opts.endpoint, opts.model) if opts.generate else []
+    questions = likely_questions(answerer.retriever, opts.company, opts.role, opts.n, opts.qa, scope, drafted)
     path, session = history_file(settings, opts.candidate), record_id(f"{time.time()}")[:8]
     records: list[dict] = []
     for number, q in enumerate(questions, start=1):

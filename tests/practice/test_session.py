@@ -144,3 +144,15 @@ def test_a_judge_endpoint_adds_written_feedback(home, tmp_path, server):
     assert KEY not in done.stdout + done.stderr
     half = memo_cli(home, "practice", "--company", DEMO_COMPANY, "--judge-endpoint", url)
     assert half.returncode == 2 and "--judge-endpoint and --judge-model go together" in half.stderr
+
+
+def test_questions_drafted_by_synths_generator_join_the_list(home):
+    """--generate: the local model drafts questions from the posting's sentences (synth's few-shot
+    generator), each passing synth's question gates and grounded like the others."""
+    from memo.finetune.gates import question_problem
+
+    questions = run_json(home, "questions", "--company", DEMO_COMPANY, "--role", ROLE, "-n", "4", "--generate", "2")
+    drafted = [q for q in questions if q["origin"] == "generated"]
+    assert drafted and len(questions) == 4
+    assert all(q["passages"] and not question_problem(q["question"], "behavioural" if q["question"].startswith(
+        "Tell me about a time") else "company") for q in drafted)

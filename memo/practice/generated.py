@@ -1,0 +1,49 @@
+"""Questions drafted by `memo synth`'s question generator from the role's (else the company's)
+most informative sentences: `memo questions --generate N` and `memo practice --generate N`, with
+the local model or an OpenAI-compatible --endpoint (the passages are sent there). Drafts pass
+synth's question gates; the rest of a session comes from memo.practice.questions."""
+
+from __future__ import annotations
+
+from memo.core.config import Settings
+from memo.core.identity import slug
+from memo.finetune import gates
+from memo.finetune.completers import make_completer
+from memo.finetune.synth_plan import plan
+from memo.finetune.synth_prompts import (
+    DraftError,
+    fewshot_question,
+    fewshot_question_prompt,
+    json_messages,
+    parse_json_draft,
+)
+
+
+def generated_questions(settings: Settings, retriever, company: str, role: str | None, count: int,
+                        endpoint: str | None = None, model: str | None = None) -> list[tuple[str, str]]:
+    """Up to `count` (question, "generated") pairs for `company` and `role`."""
+    chunks = [(c.id, c.text, c.meta) for c in retriever.chunks(company)]
+    posting = [c for c in chunks if role and slug(c[2].get("role", "")) == slug(role)]
+    attempts = plan(posting or chunks, [role], 1)[:count * 2]
+    if not attempts:
+        return []
+    completer = make_completer(settings, endpoint, model, batch_size=8)
+    if completer.style == "json":
+        texts = {chunk_id: text for chunk_id, text, _ in chunks}
+        replies = completer.chat([json_messages(texts[a.chunk_id], a.kind, company, a.role) for a in attempts], 400)
+        questions = [_question(r) for r in replies]
+    else:
+        completions = completer.complete([fewshot_question_prompt(a.quote, a.kind) for a in attempts], 48,
+                                         stop_at_newline=True)
+        questions = [fewshot_question(c, a.kind) for a, c in zip(attempts, completions)]
+    kept = [q for q, a in zip(questions, attempts) if q and not gates.question_problem(q, a.kind)]
+    return [(q, "generated") for q in dict.fromkeys(kept)][:count]
+
+
+def _question(reply) -> str:
+    if isinstance(reply, Exception):
+        return ""
+    try:
+        return parse_json_draft(reply).question
+    except DraftError:
+        return ""

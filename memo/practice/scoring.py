@@ -52,14 +52,15 @@ _LABEL = re.compile(r"^(Situation|Task|Action|Result|Shows):\s*")
 def key_facts(question: str, passages: list[str], count: int = FACTS) -> list[str]:
     """The evidence sentences that answer `question` most. From a story: its result, action and
     situation. From documents: the sentences sharing most words with the question, numbers first."""
-    lines = [line.strip() for p in passages for line in p.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    lines = [line.strip().lstrip("-*• ").strip() for p in passages for line in p.splitlines()
+             if line.strip() and not line.lstrip().startswith("#")]
     story = {m.group(1).lower(): _LABEL.sub("", line) for line in lines if (m := _LABEL.match(line))}
     if story:
         return [split_sentences(story[p])[0] for p in ("result", "action", "situation") if story.get(p)][:count]
     asked = set(terms(question)) - _GENERIC
     if not asked:  # "What do you know about ...?" names nothing: the best passage's own sentences
-        lines = [line.strip() for line in passages[0].splitlines() if line.strip() and not line.startswith("#")] \
-            if passages else []
+        lines = [line.strip().lstrip("-*• ").strip() for line in passages[0].splitlines()
+                 if line.strip() and not line.startswith("#")] if passages else []
         return [s.strip() for line in lines for s in split_sentences(line) if len(content_words(s)) >= 4][:count]
     sentences = {s.strip() for line in lines for s in split_sentences(line) if len(content_words(s)) >= 4}
     ranked = sorted(sentences, key=lambda s: (-len(asked & set(terms(s))), not re.search(r"\d", s), s))

@@ -236,6 +236,19 @@ def demo(memo_env, demo_home, smollm2_dir, monkeypatch) -> Path:
     return demo_home
 
 
+def index_demo_and_candidate(home: Path) -> Path:
+    """`home` with the demo company and the demo candidate (profile @me) indexed, in-process."""
+    from memo.core.demo import DEMO_CANDIDATE
+    from memo.ingestion.indexer import Target, index_corpus
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MEMO_HOME", str(home))
+        settings = load_settings()
+        index_corpus(settings, [DEMO_CORPUS], Target(DEMO_COMPANY), show_progress=False)
+        index_corpus(settings, [DEMO_CANDIDATE], Target("@me", kind="candidate"), show_progress=False)
+    return home
+
+
 def make_tiny_llama(folder: Path, tokenizer_dir: Path, seed: int = 0) -> Path:
     """A 2-layer random LlamaForCausalLM with the given tokenizer (its chat markers included);
     `seed` makes a different base."""

@@ -47,8 +47,9 @@ def routed_hits(retriever, question: str, company: str, role: str | None, scope:
     theirs = retriever.retrieve(question, company, role, slots)
     if not mine_count:
         return theirs
-    retrieved = whole_stories(retriever, retriever.retrieve(question, scope, None, mine_count * 2), scope)
-    mine = (fitting_first(question, retrieved, story_hits(retriever, scope)) if mine_first else retrieved)[:mine_count]
+    stories = story_hits(retriever, scope)
+    retrieved = whole_stories(retriever.retrieve(question, scope, None, mine_count * 2), stories)
+    mine = (fitting_first(question, retrieved, stories) if mine_first else retrieved)[:mine_count]
     keep = theirs[:slots - len(mine)]
     return mine + keep if mine_first else keep + mine
 
@@ -68,7 +69,8 @@ def fitting_first(question: str, retrieved: list[Hit], stories: list[Hit]) -> li
 
 
 def story_hits(retriever, scope: str) -> list[Hit]:
-    """Every story of the candidate's as one whole-story hit (a candidate has tens, not thousands)."""
+    """Every story of the candidate's as one whole-story hit (a candidate has tens, not thousands),
+    read from the index once."""
     by_source: dict[str, list] = {}
     for chunk in retriever.chunks(scope):
         by_source.setdefault(chunk.meta.get("source", ""), []).append(chunk)
@@ -82,21 +84,15 @@ def story_hits(retriever, scope: str) -> list[Hit]:
     return hits
 
 
-def whole_stories(retriever, hits: list[Hit], scope: str) -> list[Hit]:
-    """One hit per file of the candidate's, in rank order: a story's chunks joined back together."""
-    by_source: dict[str, list] = {}
-    for chunk in retriever.chunks(scope):
-        by_source.setdefault(chunk.meta.get("source", ""), []).append(chunk)
+def whole_stories(hits: list[Hit], stories: list[Hit]) -> list[Hit]:
+    """One hit per file of the candidate's, in rank order, a story's pieces replaced by the whole
+    story (from `story_hits`), keeping the retrieved hit's scores."""
+    whole = {s.source: s.text for s in stories}
     out, seen = [], set()
     for hit in hits:
-        if hit.source in seen:
-            continue
-        seen.add(hit.source)
-        chunks = by_source.get(hit.source, [])
-        if hit.source.startswith("stories/") or "Situation:" in hit.text:
-            text = _joined([c.text for c in chunks]) or hit.text
-            hit = replace(hit, text=text)
-        out.append(hit)
+        if hit.source not in seen:
+            seen.add(hit.source)
+            out.append(replace(hit, text=whole[hit.source]) if hit.source in whole else hit)
     return out
 
 

@@ -30,7 +30,10 @@ def cmd_practice(args: argparse.Namespace) -> int:
         from memo.practice.history import write_history_page
 
         data, page = write_history_page(history_file(settings, candidate), args.candidate or DEFAULT_CANDIDATE)
-        print_json({**data, "page": str(page)}) if args.json else print_history(data, page)
+        if args.json:
+            print_json({**data, "page": str(page)})
+        else:
+            print_history(data, page)
         return 0
     if not args.company:
         raise MemoError("--company is required: which company's interview to practise")
@@ -47,9 +50,14 @@ def cmd_practice(args: argparse.Namespace) -> int:
         return typed_answer()
 
     results: list[dict] = []
+
+    def on_result(record: dict) -> None:
+        results.append(record)
+        if not args.json:
+            print_practice_result(record)
+
     try:
-        practice(settings, opts, answer_for, lambda r: results.append(r) or (None if args.json else
-                                                                             print_practice_result(r)))
+        practice(settings, opts, answer_for, on_result)
     except KeyboardInterrupt:
         print(f"\nmemo: stopped; {len(results)} answers saved", file=sys.stderr)
     if args.json:
@@ -95,7 +103,10 @@ def cmd_questions(args: argparse.Namespace) -> int:
                                   args.model) if args.generate else []
     questions = likely_questions(retriever, args.company, args.role, args.n, Path(args.qa) if args.qa else None,
                                  generated=drafted)
-    print_json([q.as_dict() for q in questions]) if args.json else print_questions(questions)
+    if args.json:
+        print_json([q.as_dict() for q in questions])
+    else:
+        print_questions(questions)
     return 0
 
 

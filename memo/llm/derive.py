@@ -66,7 +66,7 @@ def _stamp(path: str) -> float:
 
 
 @functools.lru_cache(maxsize=8)
-def _derive(path: str, cap: int, _stamp: float) -> Profile:
+def _derive(path: str, cap: int, stamp: float) -> Profile:  # noqa: ARG001 - `stamp` keys the cache
     stay_offline()
     config = load_config(path)
     tokenizer = load_tokenizer(path)
@@ -206,7 +206,6 @@ def describe(profile: Profile, path: str) -> dict:
     try:
         tokenizer = load_tokenizer(path)
         info.update(profile.facts or {"window": model_window(load_config(path))})
-        info["template"] = info.get("template", info["template"]) if profile.derived else info["template"]
         info["special_tokens"] = len(special_strings(tokenizer))
         info["end_of_turn"] = [tokenizer.convert_ids_to_tokens(i) for i in end_of_turn(tokenizer, profile.template)]
         info["assistant_only_loss"] = prefix_problem(tokenizer, profile.template) or "ok"

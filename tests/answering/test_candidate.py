@@ -9,9 +9,9 @@ import json
 import pytest
 
 from memo.core.config import load_settings
-from memo.core.demo import DEMO_CANDIDATE, DEMO_COMPANY, DEMO_CORPUS
+from memo.core.demo import DEMO_COMPANY
 from memo.llm.prompt import RULES_MINE, RULES_NO_STORIES, RULES_STORIES, ContextDoc, build_messages
-from tests.conftest import memo_cli
+from tests.conftest import index_demo_and_candidate, memo_cli
 
 pytestmark = pytest.mark.slow
 ROLE = "Backend Engineer"
@@ -20,14 +20,7 @@ DISAGREE = "Tell me about a time you disagreed with a teammate."
 
 @pytest.fixture(scope="module")
 def home(tmp_path_factory, smollm2_dir):
-    from memo.ingestion.indexer import Target, index_corpus
-
-    home = tmp_path_factory.mktemp("candidate-home")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MEMO_HOME", str(home))
-        settings = load_settings()
-        index_corpus(settings, [DEMO_CORPUS], Target(DEMO_COMPANY), show_progress=False)
-        index_corpus(settings, [DEMO_CANDIDATE], Target("@me", kind="candidate"), show_progress=False)
+    home = index_demo_and_candidate(tmp_path_factory.mktemp("candidate-home"))
     return home
 
 

@@ -14,9 +14,8 @@ import time
 
 import pytest
 
-from memo.core.config import load_settings
-from memo.core.demo import DEMO_CANDIDATE, DEMO_COMPANY, DEMO_CORPUS
-from tests.conftest import clean_env, memo_cli
+from memo.core.demo import DEMO_COMPANY
+from tests.conftest import index_demo_and_candidate, clean_env, memo_cli
 
 pytestmark = pytest.mark.slow
 ROLE = "Backend Engineer"
@@ -27,14 +26,7 @@ STORY_ANSWER = ("When I was at Parcelwise, a senior colleague wanted immediate r
 
 @pytest.fixture(scope="module")
 def home(tmp_path_factory, smollm2_dir):
-    from memo.ingestion.indexer import Target, index_corpus
-
-    home = tmp_path_factory.mktemp("practice-home")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("MEMO_HOME", str(home))
-        settings = load_settings()
-        index_corpus(settings, [DEMO_CORPUS], Target(DEMO_COMPANY), show_progress=False)
-        index_corpus(settings, [DEMO_CANDIDATE], Target("@me", kind="candidate"), show_progress=False)
+    home = index_demo_and_candidate(tmp_path_factory.mktemp("practice-home"))
     (home / "config.toml").write_text(f'[model]\nllm = "{smollm2_dir}"\n[generation]\nmax_new_tokens = 40\n')
     return home
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 import time
 import traceback
 from collections.abc import Iterator
@@ -73,6 +74,26 @@ def disk_full(exc: BaseException) -> bool:
     return False
 
 
+# Below this many free bytes, a library failing while it writes is taken for a full disk even when
+# its own message hides the cause (Chroma's compaction reports only "Failed to apply logs"): one
+# commit batch of embeddings and its SQLite journal need a few MiB.
+LOW_SPACE_BYTES = 32 * 2**20
+
+
+def low_on_space(path: Path | None) -> bool:
+    """Whether the file system that holds `path` (or its nearest existing parent) has less than
+    LOW_SPACE_BYTES free; False when it cannot be told."""
+    if path is None:
+        return False
+    probe = Path(path)
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    try:
+        return shutil.disk_usage(probe).free < LOW_SPACE_BYTES
+    except OSError:
+        return False
+
+
 def describe(exc: BaseException) -> str:
     """The cause in a few words: a full disk, an OS error on a file, else the exception's type and
     the first line of its message."""
@@ -86,17 +107,22 @@ def describe(exc: BaseException) -> str:
 
 
 @contextmanager
-def failing_as(what: str, hint: str, kind: type[MemoError] = LibraryError) -> Iterator[None]:
+def failing_as(what: str, hint: str, kind: type[MemoError] = LibraryError,
+               writes_to: Path | None = None) -> Iterator[None]:
     """Run a step; anything but a MemoError or an interrupt that escapes it becomes `kind` with
-    the message "`what` failed: <cause>; `hint`" (a full disk says so, whatever the library)."""
+    the message "`what` failed: <cause>; `hint`". A full disk says so, whatever the library: from
+    the error itself, or, for a step that writes under `writes_to`, from the space left there."""
     try:
         yield
     except (MemoError, *PASS_THROUGH):
         raise
     except BaseException as exc:  # noqa: BLE001 - every library failure, Rust panics included
-        if disk_full(exc):
+        cause = describe(exc)
+        if not disk_full(exc) and low_on_space(writes_to):
+            cause = f"the disk is full ({describe(exc)})"
+        if cause.startswith("the disk is full"):
             hint = "free some space, then run the command again (what this run left is repaired then)"
-        raise kind(f"{what} failed: {describe(exc)}; {hint}") from exc
+        raise kind(f"{what} failed: {cause}; {hint}") from exc
 
 
 def record_failure(exc: BaseException, command: list[str]) -> Path | None:

@@ -200,7 +200,8 @@ def index_corpus(settings: Settings, paths: list[Path], target: Target, prune_mi
     writer = IndexWriter(settings, rebuild=rebuild)
     try:
         with failing_as(f"indexing into {settings.index_dir}",
-                        "run `memo index` again: the next run repairs what this one left (or `memo repair`)"):
+                        "run `memo index` again: the next run repairs what this one left (or `memo repair`)",
+                        writes_to=settings.index_dir):
             _index(writer, settings, files, target, prune_missing, report, show_progress)
             writer.record_sources({"paths": [str(Path(p).resolve()) for p in paths], "company": target.company,
                                    "role": target.role, "kind": target.kind})

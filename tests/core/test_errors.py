@@ -48,6 +48,20 @@ def test_a_full_disk_is_named_whatever_the_library_calls_it():
     assert describe(OSError(errno.EACCES, "Permission denied", "/m/f")) == "Permission denied: /m/f"
 
 
+def test_an_opaque_write_failure_on_a_nearly_full_disk_is_named_a_full_disk(tmp_path, monkeypatch):
+    """Chroma's compaction can fail on a full disk with only "Failed to apply logs": the space
+    left where the step writes decides."""
+    opaque = RuntimeError("Error in compaction: Failed to apply logs to the metadata segment")
+    monkeypatch.setattr("memo.core.errors.LOW_SPACE_BYTES", 2**62)  # every disk is "nearly full"
+    with pytest.raises(LibraryError, match="failed: the disk is full \\(RuntimeError: Error in compaction"):
+        with failing_as("indexing into /m", "rerun", writes_to=tmp_path / "not-yet" / "made"):
+            raise opaque
+    monkeypatch.setattr("memo.core.errors.LOW_SPACE_BYTES", 0)  # plenty of space: the cause as it was
+    with pytest.raises(LibraryError, match="failed: RuntimeError: Error in compaction.*; rerun$"):
+        with failing_as("indexing into /m", "rerun", writes_to=tmp_path):
+            raise opaque
+
+
 def test_unexpected_failures_are_logged_with_their_traceback_and_no_secret(tmp_path, monkeypatch):
     monkeypatch.setenv("MEMO_HOME", str(tmp_path))
     monkeypatch.setenv("MEMO_API_KEY", "sk-live-abcdefghijkl")

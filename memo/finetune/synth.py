@@ -85,6 +85,9 @@ class SynthOptions:
         for flag, ok, expected in checks:
             if not ok:
                 raise MemoError(f"{flag} must be {expected}")
+        if not self.skip_bad:  # a bad line is named in a second, not after the embedder loads
+            for path in [*self.from_qa, *self.exclude]:
+                read_qa(path)
 
 
 @dataclass

@@ -256,6 +256,15 @@ def test_from_qa_wrong_typed_field_is_named_by_line(tmp_path, demo, run_memo, ro
         assert f"{qa}:2: {needle}" in done.stderr
 
 
+def test_a_bad_qa_line_is_named_before_the_index_or_a_model_is_opened(tmp_path, memo_env, run_memo):
+    qa = write_qa(tmp_path / "faq.jsonl", [QA[0], {"question": 42}])
+    for flag in ("--from-qa", "--exclude"):  # nothing is indexed in this home: the file is checked first
+        done = run_memo("synth", "--company", "Nowhere", flag, str(qa), "--out", str(tmp_path / "out"))
+        assert done.returncode == 2 and done.stderr.strip() == (
+            f"memo: error: {qa}:2: `question` must be a non-empty string "
+            "(fix the line, or pass --skip-bad to skip such lines)")
+
+
 def test_from_qa_unindexed_role_falls_back_and_limit_caps_the_report(tmp_path, demo, run_memo):
     rows = [QA[0], {**QA[1], "role": "Astronaut"}, QA[2]]
     qa = write_qa(tmp_path / "faq.jsonl", rows)

@@ -16,10 +16,10 @@ from memo.core.errors import MemoError
 
 def read_jsonl(path: Path, required: tuple[str, ...] = (), skip_bad: bool = False,
                problems: list[str] | None = None,
-               check: Callable[[dict], str | None] | None = None) -> list[dict]:
+               check: Callable[[dict], str | None] | None = None, can_skip: bool = True) -> list[dict]:
     """Every object in `path`. Blank lines are ignored; a line that is not a JSON object with the
     `required` fields (and that `check` finds no problem with) stops the read (MemoError) or, with
-    `skip_bad`, is reported and skipped."""
+    `skip_bad`, is reported and skipped. `can_skip=False`: the command has no --skip-bad to suggest."""
     if not path.is_file():
         raise MemoError(f"{path}: no such file")
     rows = []
@@ -33,7 +33,8 @@ def read_jsonl(path: Path, required: tuple[str, ...] = (), skip_bad: bool = Fals
         if problem:
             message = f"{path}:{number}: {problem}"
             if not skip_bad:
-                raise MemoError(message + " (fix the line, or pass --skip-bad to skip such lines)")
+                raise MemoError(message + (" (fix the line, or pass --skip-bad to skip such lines)" if can_skip
+                                           else " (fix the line)"))
             notices.warn(f"{message}; skipped")
             if problems is not None:
                 problems.append(message)

@@ -26,9 +26,10 @@ def qa_row_problem(row: dict) -> str | None:
     return None
 
 
-def read_qa(path: Path, skip_bad: bool = False) -> list[dict]:
-    """The rows of a Q&A file, each checked (a bad line names file:line)."""
-    return read_jsonl(path, ("question",), skip_bad, check=qa_row_problem)
+def read_qa(path: Path, skip_bad: bool = False, can_skip: bool = True) -> list[dict]:
+    """The rows of a Q&A file, each checked (a bad line names file:line; `can_skip=False` where the
+    command has no --skip-bad)."""
+    return read_jsonl(path, ("question",), skip_bad, check=qa_row_problem, can_skip=can_skip)
 
 
 def evidence_matches(evidence: str, source: str) -> bool:

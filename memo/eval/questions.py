@@ -57,7 +57,7 @@ def load_questions(paths: list[Path], limit: int | None = None, seed: int = 0,
     questions: list[EvalQuestion] = []
     seen: set[str] = set()
     for path in paths:
-        rows = read_qa(path)
+        rows = read_qa(path, can_skip=False)
         if not rows:
             raise MemoError(f"{path}: no questions in this file")
         for number, row in enumerate(rows, start=1):

@@ -75,13 +75,13 @@ def data_rows(paths: list[Path]) -> tuple[list[dict], list[dict]]:
     val: list[dict] = []
     for path in paths:
         if path.is_file():
-            train += read_jsonl(path, ("question", "oracle_ids", "company"))
+            train += read_jsonl(path, ("question", "oracle_ids", "company"), can_skip=False)
             continue
         if not (path / "train.jsonl").is_file():
             raise MemoError(f"{path}: no train.jsonl; give the --out folder of `memo synth`")
-        train += read_jsonl(path / "train.jsonl", ("question", "oracle_ids", "company"))
+        train += read_jsonl(path / "train.jsonl", ("question", "oracle_ids", "company"), can_skip=False)
         if (path / "val.jsonl").is_file():
-            val += read_jsonl(path / "val.jsonl", ("question", "oracle_ids", "company"))
+            val += read_jsonl(path / "val.jsonl", ("question", "oracle_ids", "company"), can_skip=False)
     return train, val
 
 
@@ -127,7 +127,7 @@ class RerankerTraining:
             chunks = self.retriever.chunks(company)  # NotIndexedError names the company and the fix
             self.texts.update({c.id: c.text for c in chunks})
             self.companies[company] = company_corpus_hash(c.meta for c in chunks)
-        questions = [q["question"] for path in self.opts.exclude for q in read_qa(path)]
+        questions = [q["question"] for path in self.opts.exclude for q in read_qa(path, can_skip=False)]
         if not questions:
             return train, val
         embed = self.retriever.embedder.encode

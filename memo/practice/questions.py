@@ -82,7 +82,7 @@ def likely_questions(retriever, company: str, role: str | None, n: int, qa_file:
 def _from_qa(qa_file: Path | None, company: str) -> list[tuple[str, str]]:
     if qa_file is None:
         return []
-    rows = read_qa(qa_file)
+    rows = read_qa(qa_file, can_skip=False)
     return [(r["question"], "qa") for r in rows if not r.get("company") or slug(r["company"]) == slug(company)]
 
 

@@ -36,8 +36,9 @@ def test_load_questions_names_bad_lines_and_samples_stably(tmp_path):
     assert len(load_questions([good, good])) == 20  # the same ids in two files stay distinct
     bad = tmp_path / "bad.jsonl"
     bad.write_text(json.dumps(rows[0]) + "\n{not json\n", encoding="utf-8")
-    with pytest.raises(MemoError, match=r"bad.jsonl:2: malformed JSON"):
+    with pytest.raises(MemoError, match=r"bad.jsonl:2: malformed JSON") as caught:
         load_questions([bad])
+    assert str(caught.value).endswith("(fix the line)")  # `memo bench` has no --skip-bad to suggest
     wrong = _write(tmp_path / "wrong.jsonl", [{"question": ["a list"]}])
     with pytest.raises(MemoError, match=r"wrong.jsonl:1: `question` must be a non-empty string"):
         load_questions([wrong])

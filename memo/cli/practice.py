@@ -93,16 +93,13 @@ def cmd_questions(args: argparse.Namespace) -> int:
     posting (--generate N), the motivation questions, behavioural questions ranked by what the
     role's posting speaks of, and the company's ways of working."""
     from memo.cli.render_practice import print_questions
-    from memo.practice.generated import generated_questions
-    from memo.practice.questions import likely_questions
+    from memo.practice.generated import predicted_questions
     from memo.retrieval.hybrid import HybridRetriever
 
     settings = settings_from(args, **{"model.profile": args.profile, "model.llm": args.llm})
-    retriever = HybridRetriever(settings)
-    drafted = generated_questions(settings, retriever, args.company, args.role, args.generate, args.endpoint,
-                                  args.model) if args.generate else []
-    questions = likely_questions(retriever, args.company, args.role, args.n, Path(args.qa) if args.qa else None,
-                                 generated=drafted)
+    questions = predicted_questions(settings, HybridRetriever(settings), args.company, args.role, args.n,
+                                    Path(args.qa) if args.qa else None, generate=args.generate,
+                                    endpoint=args.endpoint, model=args.model)
     if args.json:
         print_json([q.as_dict() for q in questions])
     else:

@@ -117,10 +117,10 @@ def failing_as(what: str, hint: str, kind: type[MemoError] = LibraryError,
     except (MemoError, *PASS_THROUGH):
         raise
     except BaseException as exc:  # noqa: BLE001 - every library failure, Rust panics included
-        cause = describe(exc)
-        if not disk_full(exc) and low_on_space(writes_to):
-            cause = f"the disk is full ({describe(exc)})"
-        if cause.startswith("the disk is full"):
+        cause, full = describe(exc), disk_full(exc)
+        if not full and low_on_space(writes_to):  # the library's words hide the cause; the disk tells it
+            cause, full = f"the disk is full ({cause})", True
+        if full:
             hint = "free some space, then run the command again (what this run left is repaired then)"
         raise kind(f"{what} failed: {cause}; {hint}") from exc
 

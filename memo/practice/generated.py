@@ -5,6 +5,8 @@ synth's question gates; the rest of a session comes from memo.practice.questions
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from memo.core.config import Settings
 from memo.core.identity import slug
 from memo.finetune import gates
@@ -17,6 +19,16 @@ from memo.finetune.synth_prompts import (
     json_messages,
     parse_json_draft,
 )
+from memo.practice.questions import LikelyQuestion, likely_questions
+
+
+def predicted_questions(settings: Settings, retriever, company: str, role: str | None, n: int,
+                        qa_file: Path | None = None, scope: str | None = None, generate: int = 0,
+                        endpoint: str | None = None, model: str | None = None) -> list[LikelyQuestion]:
+    """The questions of `memo questions` and of a practice session: `likely_questions`, with
+    `generate` questions drafted by synth's generator (the local model, or `endpoint`) mixed in."""
+    drafted = generated_questions(settings, retriever, company, role, generate, endpoint, model) if generate else []
+    return likely_questions(retriever, company, role, n, qa_file, scope, drafted)
 
 
 def generated_questions(settings: Settings, retriever, company: str, role: str | None, count: int,

@@ -22,8 +22,8 @@ from memo.core.identity import DEFAULT_CANDIDATE, record_id, slug
 from memo.core.jsonl import append_jsonl
 from memo.llm.adapter import resolve_adapter
 from memo.practice.feedback import Judge
-from memo.practice.generated import generated_questions
-from memo.practice.questions import LikelyQuestion, likely_questions
+from memo.practice.generated import predicted_questions
+from memo.practice.questions import LikelyQuestion
 from memo.practice.scoring import follow_up, score
 
 MAX_QUESTIONS = 50
@@ -62,9 +62,8 @@ def practice(settings: Settings, opts: PracticeOptions, answer_for: Callable[[Li
     if bool(opts.judge_endpoint) != bool(opts.judge_model):
         raise MemoError("--judge-endpoint and --judge-model go together: the judge's URL and its model name")
     judge = Judge(opts.judge_endpoint, opts.judge_model) if opts.judge_endpoint else None
-    drafted = generated_questions(settings, answerer.retriever, opts.company, opts.role, opts.generate,
-                                  opts.endpoint, opts.model) if opts.generate else []
-    questions = likely_questions(answerer.retriever, opts.company, opts.role, opts.n, opts.qa, scope, drafted)
+    questions = predicted_questions(settings, answerer.retriever, opts.company, opts.role, opts.n, opts.qa, scope,
+                                    opts.generate, opts.endpoint, opts.model)
     path, session = history_file(settings, opts.candidate), record_id(f"{time.time()}")[:8]
     records: list[dict] = []
     for number, q in enumerate(questions, start=1):

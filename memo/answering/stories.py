@@ -1,19 +1,20 @@
 """Answering a question about the candidate's experience: with one of their STAR stories, cited,
 or by saying which kind of story would answer it; never with an invented story.
 
-A model may be told to tell the candidate's story and still invent one (SmolLM2-135M does, measured
-on the demo candidate: benchmarks/README.md, "Candidate documents"). So after generation, when the
-answer does not tell the fitting story, the story itself is the answer: its four parts in order, in
-the candidate's own words, cited. A story fits a question when the words of its title and skills
-meet the question's (stemmed), or its passage is very close to the question. Pure functions: no model.
+The story is the evidence, chosen before any model runs: its four parts in order, in the
+candidate's own words, cited (a model told to tell the candidate's story invented one instead:
+benchmarks/README.md, "Candidate documents"). A story fits a question when the words of its title
+and skills meet the question's (stemmed), or its passage is very close to the question. Pure
+functions: no model.
 """
 
 from __future__ import annotations
 
 import re
 
+from memo.answering.evidence import Unit
+from memo.core.categories import question_category
 from memo.core.star import PARTS
-from memo.core.text import CITATION, content_words
 from memo.ingestion.bm25 import terms
 
 # Words of a behavioural question that say "tell me a story", not what about.
@@ -46,14 +47,6 @@ def fits(question: str, story: str, similarity: float | None = None) -> bool:
     """Whether the story passage answers the behavioural `question`."""
     about = set(terms(story_about(story)))
     return bool(topic_terms(question) & about) or (similarity is not None and similarity >= CLOSE)
-
-
-def tells(answer: str, story: str, number: int) -> bool:
-    """Whether `answer` tells `story`, document `number`: it cites it, and enough of its words come
-    from it."""
-    cited = {int(n) for c in CITATION.findall(answer) for n in re.findall(r"\d+", c)}
-    said = set(content_words(CITATION.sub(" ", answer)))
-    return number in cited and bool(said) and len(said & set(content_words(story))) / len(said) >= TOLD
 
 
 def told(story: str, number: int) -> str:
@@ -93,23 +86,19 @@ def asks_for_story(question: str) -> bool:
     return bool(_ASKS_STORY.search(question))
 
 
-def story_answer(question: str, final: str, contexts: list[dict]) -> str | None:
-    """The answer to a behavioural question when `final` does not tell a fitting story of the
-    candidate's: the best fitting story told (cited), or, for a question that asks for a story,
-    which kind of story would answer. None when `final` already tells a fitting story, or no story
-    fits a question that asks for none."""
+def story_evidence(question: str, company: str, contexts: list[dict]) -> tuple[str, list[Unit], str] | None:
+    """(the story's source, its parts as evidence, the answer) for a question about the
+    candidate's experience: the best fitting story of theirs among `contexts`, told in STAR order
+    and cited; or ("none", [], which kind of story would answer) for a question that asks for a
+    story none fits. None for any other question (its evidence is selected like a company fact's)."""
+    if question_category(question, company) != "behavioural":
+        return None
     stories = [(n, c) for n, c in enumerate(contexts, start=1) if c.get("mine") and story_parts(c["text"])]
     fitting = [(n, c) for n, c in stories if fits(question, c["text"], c.get("dense"))]
-    if any(tells(final, c["text"], n) for n, c in fitting):
-        return None
     if not fitting:
-        return no_story(question) if asks_for_story(question) else None
+        return ("none", [], no_story(question)) if asks_for_story(question) else None
     number, best = max(fitting, key=lambda nc: (len(topic_terms(question) & set(terms(nc[1]["text"]))), -nc[0]))
-    return told(best["text"], number)
-
-
-def story_source(answer: str, contexts: list[dict]) -> str:
-    """The source of the story a `story_answer` tells (by its citation), or "none"."""
-    cited = CITATION.findall(answer)
-    number = int(cited[-1].strip("[]").split(",")[0]) if cited else 0
-    return contexts[number - 1]["source"] if 0 < number <= len(contexts) else "none"
+    parts = story_parts(best["text"])
+    units = [Unit(parts[p], number, best["source"], best.get("section", ""), i, score=1.0, mine=True)
+             for i, p in enumerate(PARTS) if parts.get(p)]
+    return best["source"], units, told(best["text"], number)

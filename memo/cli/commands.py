@@ -103,10 +103,14 @@ def cmd_ask(args: argparse.Namespace) -> int:
     The answer is in the first person, for the role at the company, and cites the documents it
     uses as [1], [2]... With your documents indexed (`memo index ./me --kind candidate`), a question
     about your experience is answered from your STAR stories, one about your reasons from your notes
-    and the company's documents. Modes: auto (the default: hybrid with --adapter, or on the default model
-    with memo's shipped reader adapter, else rag), rag (retrieval, the base model), base (the
-    model alone, no documents), ft (a LoRA adapter from `memo train`, no documents) and hybrid
-    (the adapter with retrieval); ft and hybrid need --adapter DIR (`@reader`: the shipped one). With --endpoint URL an OpenAI-compatible server answers
+    and the company's documents. Evidence first: memo picks the sentences of the documents that
+    answer (shown with --evidence, and in --json as `evidence`), and the answer states only those,
+    in your voice; when none answers, it says so. Modes: auto (the default: hybrid with --adapter,
+    else extractive), extractive (the evidence said by rules, no model), rag (the base model phrases
+    the evidence, checked), base (the model alone, no documents), ft (a LoRA adapter from `memo
+    train`, no documents) and hybrid (the adapter phrases the evidence, checked); a phrasing that
+    drops or adds a number or name is replaced by the extractive answer. ft and hybrid need
+    --adapter DIR (`@reader`: the shipped one). With --endpoint URL an OpenAI-compatible server answers
     (`memo serve`, vLLM, OpenAI): --model names its base model and --adapter the adapter's served
     name, each found from the server's model list when it serves only one; the key comes from
     MEMO_API_KEY or OPENAI_API_KEY.
@@ -133,7 +137,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if args.json:
         print_json(answer.as_dict())
     else:
-        print_answer(answer)
+        print_answer(answer, args.evidence)
         print()
         print_sources(answer)
     return 0
@@ -193,10 +197,12 @@ def add_ask_command(add: Adder) -> None:
     ask.add_argument("--candidate", metavar="NAME", help="draw on this candidate profile's own documents "
                      f"(default: {DEFAULT_CANDIDATE!r} when indexed with `memo index --kind candidate`)")
     ask.add_argument("--no-candidate", action="store_true", help="answer from the company's documents only")
-    ask.add_argument("--mode", default="auto", choices=["auto", "base", "rag", "ft", "hybrid"],
-                     help="auto (default): the adapter, or memo's shipped reader, with retrieved documents; "
-                     "rag: the base model with them; base: the model alone; ft: the adapter alone; "
-                     "hybrid: the adapter with retrieved documents")
+    ask.add_argument("--mode", default="auto", choices=["auto", "extractive", "base", "rag", "ft", "hybrid"],
+                     help="auto (default): hybrid with --adapter, else extractive; extractive: the selected "
+                     "evidence in your voice, no model; rag: the base model phrases it; base: the model alone; "
+                     "ft: the adapter alone; hybrid: the adapter phrases it")
+    ask.add_argument("--evidence", action="store_true", help="also show the sentences the answer states, "
+                     "with their source and score")
     ask.add_argument("--adapter", metavar="DIR", help="LoRA adapter from `memo train` (for ft, hybrid), "
                      "@reader for memo's shipped one; with --endpoint, its served name")
     ask.add_argument("--endpoint", metavar="URL", help="answer through an OpenAI-compatible server, "

@@ -125,6 +125,20 @@ class GenerationConfig:
 
 
 @dataclass
+class EvidenceConfig:
+    # The answer states only sentences of the documents (memo.answering.evidence): the sentences of
+    # this many hits are scored, more than a prompt could hold (4 packed chunks held the evidence for
+    # 31 of 34 questions of an unseen handbook; 12 leave room for a paraphrased question).
+    hits: int = 12
+    # "" = the untrained MiniLM cosine baseline; else a folder of `scripts/train_selector.sh`
+    # (a cross-encoder), or @selector for the one memo ships when it has one
+    selector: str = ""
+    threshold: float = 0.0  # a unit scoring below this is no evidence; 0 = the selector's calibrated one
+    max_units: int = 3  # sentences an answer states: the best and up to two within reach of it
+    max_words: int = 90  # about 35 seconds spoken
+
+
+@dataclass
 class DaemonConfig:
     # `memo ask` and `memo search` are answered by a warm memo process that keeps the index, the
     # query encoder and the model loaded (memo.serving.daemon): the first command starts it, later
@@ -140,6 +154,7 @@ SECTIONS = {
     "generation": GenerationConfig,
     "train": TrainConfig,
     "daemon": DaemonConfig,
+    "evidence": EvidenceConfig,
 }
 
 
@@ -152,6 +167,7 @@ class Settings:
     generation: GenerationConfig = field(default_factory=GenerationConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     daemon: DaemonConfig = field(default_factory=DaemonConfig)
+    evidence: EvidenceConfig = field(default_factory=EvidenceConfig)
     source: str = "defaults"  # the TOML file read, for `memo config`
 
     @property
@@ -301,6 +317,9 @@ def _validate(settings: Settings) -> None:
         ("generation.top_p", 0 < settings.generation.top_p <= 1, "in (0, 1]"),
         ("generation.loop_ngram", settings.generation.loop_ngram in (0, *range(2, 17)), "0 (off) or 2 to 16"),
         ("generation.context_length", settings.generation.context_length >= 0, "0 or more"),
+        ("evidence.hits", 1 <= settings.evidence.hits <= 50, "between 1 and 50"),
+        ("evidence.max_units", 1 <= settings.evidence.max_units <= 10, "between 1 and 10"),
+        ("evidence.max_words", settings.evidence.max_words >= 10, "at least 10"),
         ("daemon.idle_timeout", settings.daemon.idle_timeout > 0, "positive (seconds)"),
     ]
     for name, ok, expected in checks:

@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from memo.answering.ask import Answerer
+from memo.answering.ask import Answerer, Prepared
 from memo.eval.arms import DSF_ARMS, RETRIEVAL_ARMS, mode_of, tuned
 from memo.eval.cache import BenchCache, key_of
 from memo.eval.metrics import HIT_DEPTH
@@ -98,12 +98,12 @@ class ArmAnswerer:
                 ident["candidate"] = self.candidate
         return ident
 
-    def messages(self, q: EvalQuestion, arm: str) -> tuple[list, list[dict]]:
+    def prepared(self, q: EvalQuestion, arm: str) -> Prepared:
         if arm in RETRIEVAL_ARMS:
             return self.answerer(arm).prepare(q.question, q.indexed_company, q.indexed_role, mode_of(arm),
                                               self.candidate)
         company = q.indexed_company or q.company or "the company"
-        return build_messages(q.question, company, q.indexed_role or q.role, None), []
+        return Prepared(build_messages(q.question, company, q.indexed_role or q.role, None), [], [])
 
     def answer_all(self, arm: str, questions: list[EvalQuestion], cache: BenchCache, corpus: dict[str, str],
                    on_done: Callable[[int], None]) -> dict[str, dict]:
@@ -121,28 +121,35 @@ class ArmAnswerer:
             else:
                 pending.append((key, q))
         if pending:
-            generator = self.answerer(arm).generator_for(mode_of(arm))
             started = time.monotonic()
-            prepared = [(key, q, *self.messages(q, arm)) for key, q in pending]
+            prepared = [(key, q, self.prepared(q, arm)) for key, q in pending]
             self.seconds["retrieval"] += time.monotonic() - started
-            prepared.sort(key=lambda item: sum(len(m["content"]) for m in item[2]))  # little padding
-            for start in range(0, len(prepared), self.batch_size):
-                group = prepared[start:start + self.batch_size]
+            said = [item for item in prepared if item[2].messages is None]  # no model writes these
+            self._store([self._row(key, q, arm, None, p, "") for key, q, p in said], cache, rows, on_done)
+            asked = sorted((item for item in prepared if item[2].messages is not None),
+                           key=lambda item: sum(len(m["content"]) for m in item[2].messages))  # little padding
+            for start in range(0, len(asked), self.batch_size):
+                group = asked[start:start + self.batch_size]
+                generator = self.answerer(arm).generator_for(mode_of(arm))
                 started = time.monotonic()
-                texts = generator.generate_batch([g[2] for g in group], self.decoding, self.batch_size)
+                texts = generator.generate_batch([g[2].messages for g in group], self.decoding, self.batch_size)
                 self.seconds["generation"] += time.monotonic() - started
-                new = [self._row(key, q, arm, text, contexts, generator.name)
-                       for (key, q, _, contexts), text in zip(group, texts)]
-                cache.put(new)
-                rows.update((row["qid"], row) for row in new)
-                on_done(len(group))
+                self._store([self._row(key, q, arm, text, p, generator.name)
+                             for (key, q, p), text in zip(group, texts)], cache, rows, on_done)
         return rows
 
-    def _row(self, key: str, q: EvalQuestion, arm: str, text: str, contexts: list[dict], model: str) -> dict:
+    @staticmethod
+    def _store(new: list[dict], cache: BenchCache, rows: dict, on_done: Callable[[int], None]) -> None:
+        if new:
+            cache.put(new)
+            rows.update((row["qid"], row) for row in new)
+            on_done(len(new))
+
+    def _row(self, key: str, q: EvalQuestion, arm: str, text: str | None, prepared: Prepared, model: str) -> dict:
         """The cache row of one answer, composed exactly as `memo ask` composes its Answer."""
         a = self.answerer(arm).compose(q.question, q.indexed_company or q.company or "", q.indexed_role,
-                                       mode_of(arm), text, contexts, model)
+                                       mode_of(arm), text, prepared, model)
         return {"key": key, "kind": "answer", "qid": q.qid, "arm": arm, "model": a.model, "answer": a.answer,
                 "reasoning": a.reasoning, "citations": a.citations, "invalid_citations": a.invalid_citations,
                 "contexts": [{k: c.get(k) for k in ("source", "section", "text", "mine")} for c in a.contexts],
-                "story": a.story}
+                "story": a.story, "evidence": a.evidence, "composer": a.composer}

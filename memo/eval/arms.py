@@ -1,6 +1,7 @@
 """The bench's arms: the four ways `memo ask` answers, plus RAFT's DSF pair.
 
-    base     the model alone                    rag      the model with retrieval
+    base     the model alone                    rag      the model phrasing the selected evidence
+    extractive  the selected evidence said by rules, no model (memo ask's default)
     ft       the --adapter alone                hybrid   the --adapter with retrieval
     dsf      the --dsf-adapter alone            dsf+rag  the --dsf-adapter with retrieval
 
@@ -12,9 +13,9 @@ makes the combination win.
 
 from __future__ import annotations
 
-ARMS = ("base", "rag", "ft", "hybrid", "dsf", "dsf+rag")
-DEFAULT_ARMS = ("base", "rag", "ft", "hybrid")
-RETRIEVAL_ARMS = ("rag", "hybrid", "dsf+rag")
+ARMS = ("base", "extractive", "rag", "ft", "hybrid", "dsf", "dsf+rag")
+DEFAULT_ARMS = ("base", "extractive", "rag", "ft", "hybrid")
+RETRIEVAL_ARMS = ("extractive", "rag", "hybrid", "dsf+rag")
 ADAPTER_ARMS = ("ft", "hybrid")  # answered by --adapter
 DSF_ARMS = ("dsf", "dsf+rag")  # answered by --dsf-adapter
 _MODE = {"dsf": "ft", "dsf+rag": "hybrid"}  # the `memo ask` mode each DSF arm answers in

@@ -189,3 +189,27 @@ def _supported(number: int, sentences: list[str], doc: str) -> bool:
         if len(words) >= 3 and len(words & doc_words) / len(words) >= SUPPORT:
             return True
     return False
+
+
+HOLDS = 0.5  # an answer "holds the evidence" with this share of the reference's content words
+
+
+def evidence_recall(answer: str, reference: str | None) -> float | None:
+    """The share of the reference answer's content words the answer holds (numbers included)."""
+    if not reference:
+        return None
+    wanted = set(content_words(reference))
+    return len(wanted & set(content_words(answer))) / len(wanted) if wanted else None
+
+
+def _plain(text: str) -> str:
+    return " ".join(re.sub(r"[*_`]+", "", text).lower().replace("’", "'").split())
+
+
+def key_facts_present(answer: str, facts: list[str] | None) -> float | None:
+    """1.0 when every key fact (a short exact string: a number, a name, a named policy) is in the
+    answer, case and emphasis aside; 0.0 when one is missing; None for a question without them."""
+    if not facts:
+        return None
+    said = _plain(answer)
+    return float(all(_plain(f) in said for f in facts))

@@ -28,6 +28,7 @@ class EvalQuestion:
     evidence: str | None
     category: str
     topic: str | None = None
+    key_facts: list[str] = field(default_factory=list)  # strings a correct answer must contain
     # filled by resolve(): the company and role as indexed, and the indexed evidence sources
     indexed_company: str | None = None
     indexed_role: str | None = None
@@ -68,7 +69,8 @@ def load_questions(paths: list[Path], limit: int | None = None, seed: int = 0,
             questions.append(EvalQuestion(
                 qid=qid, question=row["question"].strip(), reference=(row.get("reference_answer") or None),
                 company=company or row.get("company"), role=role or row.get("role"),
-                evidence=row.get("evidence"), category=category_of(row), topic=row.get("topic")))
+                evidence=row.get("evidence"), category=category_of(row), topic=row.get("topic"),
+                key_facts=[str(f) for f in row.get("key_facts") or []]))
     if limit is not None and limit < len(questions):
         keep = sorted(random.Random(seed).sample(range(len(questions)), limit))
         questions = [questions[i] for i in keep]

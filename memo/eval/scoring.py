@@ -12,8 +12,9 @@ from memo.eval.cache import BenchCache, key_of
 from memo.eval.degenerate import degenerate
 from memo.eval.questions import EvalQuestion
 
-SCORES_VERSION = 4  # bump when a score's definition changes: cached scores are then recomputed
-ANSWER_METRICS = ("rouge_l", "chrf", "semantic_similarity", "token_f1", "hallucinated_numbers")
+SCORES_VERSION = 5  # bump when a score's definition changes: cached scores are then recomputed
+ANSWER_METRICS = ("key_facts", "evidence_recall", "holds_evidence", "rouge_l", "chrf", "semantic_similarity",
+                  "token_f1", "hallucinated_numbers")
 LOWER_IS_BETTER = frozenset(["hallucinated_numbers"])  # every other score: higher is better
 RANKING_METRICS = ("hit@1", "hit@5", "mrr", "context_id_precision", "context_id_recall")  # same for rag, hybrid
 RETRIEVAL_METRICS = (*RANKING_METRICS, "citation_validity")
@@ -71,7 +72,10 @@ def answer_scores(q: EvalQuestion, row: dict, embeddings) -> dict[str, float | s
     """Every arm's scores of one answer; `degenerate` is a reason string (or None), not a score."""
     answer = row["answer"]
     contexts = [c["text"] for c in row.get("contexts") or []]  # [] for the arms without retrieval
-    return {"rouge_l": metrics.rouge_l(answer, q.reference), "chrf": metrics.chrf(answer, q.reference),
+    recall = metrics.evidence_recall(answer, q.reference)
+    return {"key_facts": metrics.key_facts_present(answer, q.key_facts), "evidence_recall": recall,
+            "holds_evidence": None if recall is None else float(recall >= metrics.HOLDS),
+            "rouge_l": metrics.rouge_l(answer, q.reference), "chrf": metrics.chrf(answer, q.reference),
             "semantic_similarity": semantic_similarity(answer, q.reference, embeddings),
             "token_f1": metrics.token_f1(answer, q.reference),
             "hallucinated_numbers": metrics.hallucinated_number_rate(answer, q.question, contexts),

@@ -24,7 +24,8 @@ from memo.eval.scoring import (
     RETRIEVAL_METRICS,
 )
 
-LABELS = {"rouge_l": "ROUGE-L", "chrf": "chrF", "semantic_similarity": "semantic similarity",
+LABELS = {"key_facts": "all key facts", "evidence_recall": "evidence recall",
+          "holds_evidence": "holds the evidence (recall >= 0.5)", "rouge_l": "ROUGE-L", "chrf": "chrF", "semantic_similarity": "semantic similarity",
           "token_f1": "token F1", "hallucinated_numbers": "hallucinated numbers (lower is better)",
           "hit@1": "hit@1", "hit@5": "hit@5", "mrr": "MRR", "context_id_precision": "context ID precision",
           "context_id_recall": "context ID recall", "citation_validity": "citation validity",
@@ -33,9 +34,9 @@ LABELS = {"rouge_l": "ROUGE-L", "chrf": "chrF", "semantic_similarity": "semantic
           "factual_correctness": "factual correctness"}
 # The verdicts: each pair present, first arm minus second, on these metrics. Arm names are plain
 # strings, so pairs of arms a run does not have are skipped.
-VERDICT_PAIRS = (("rag", "base"), ("ft", "base"), ("hybrid", "rag"), ("hybrid", "base"), ("dsf", "base"),
+VERDICT_PAIRS = (("extractive", "base"), ("rag", "extractive"), ("hybrid", "extractive"), ("rag", "base"), ("ft", "base"), ("hybrid", "rag"), ("hybrid", "base"), ("dsf", "base"),
                  ("dsf+rag", "dsf"), ("dsf+rag", "rag"), ("hybrid", "dsf+rag"))
-VERDICT_METRICS = ("rouge_l", "semantic_similarity", "token_f1", "chrf", "hallucinated_numbers")
+VERDICT_METRICS = ("key_facts", "evidence_recall", "rouge_l", "semantic_similarity", "token_f1", "chrf", "hallucinated_numbers")
 
 
 # Per-answer facts the scoring step records that are not scores to average.

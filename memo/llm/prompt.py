@@ -269,3 +269,21 @@ def end_of_turn(tokenizer: Any, template: str) -> list[int]:
     ids = encode(tokenizer, suffix)[:1]
     specials = set(special_strings(tokenizer))
     return ids if ids and tokenizer.convert_ids_to_tokens(ids[0]) in specials else []
+
+
+# The evidence-first answer (memo.answering): the model only phrases the selected evidence, which
+# is already in the candidate's voice; memo.answering.compose checks that it added and dropped nothing.
+RULES_PHRASE = (
+    "You are a job candidate interviewing for {position} at {company}. Answer the interviewer's "
+    "question in the first person, in one to three spoken sentences, saying only what the notes "
+    "say. Keep every number and name exactly as written and add nothing.")
+
+
+def phrasing_messages(question: str, company: str, role: str | None, notes: Sequence[str]) -> list[dict[str, str]]:
+    """Chat messages asking a model to say `notes` (the evidence in the candidate's voice) as one
+    answer to `question`."""
+    role = neutralize(role).strip() if role else None
+    system = RULES_PHRASE.format(company=neutralize(company).strip(), position=position_phrase(role))
+    lines = "\n".join(f"- {defang(neutralize(n)).strip()}" for n in notes)
+    return [{"role": "system", "content": system},
+            {"role": "user", "content": f"Notes:\n{lines}\n\nQuestion: {neutralize(question).strip()}"}]

@@ -24,7 +24,8 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
-from memo.answering.ask import Answerer, resolve_mode
+from memo.answering.ask import GENERATING_MODES, Answerer, resolve_mode
+from memo.answering.evidence import load_scorer
 from memo.core import notices
 from memo.core.config import Settings, settings_from_dict
 from memo.core.errors import PASS_THROUGH, MemoError, describe
@@ -51,6 +52,7 @@ class Warm:
         self.stamp = code_stamp()
         self.retrievers: dict[tuple, tuple[tuple, HybridRetriever]] = {}
         self.generators: OrderedDict[tuple, Any] = OrderedDict()
+        self.scorers: dict[tuple, Any] = {}  # evidence selectors, keeping their sentence vectors
         self.served = 0
         self.idle_timeout = 900.0  # the latest request's daemon.idle_timeout
 
@@ -77,6 +79,13 @@ class Warm:
         self.generators.move_to_end(key)
         return self.generators[key]
 
+    def scorer(self, settings: Settings, retriever):
+        """The evidence selector, one per configured selector, kept with the vectors it computed."""
+        key = (settings.evidence.selector, settings.model.embedder)
+        if key not in self.scorers:
+            self.scorers[key] = load_scorer(settings, lambda: retriever.embedder)
+        return self.scorers[key]
+
     def search(self, settings: Settings, args: dict, send) -> list[dict]:
         hits = self.retriever(settings).retrieve(args["query"], args["company"], args.get("role"), args.get("k"))
         return [hit.as_dict() for hit in hits]
@@ -88,7 +97,9 @@ class Warm:
         retriever = self.retriever(settings)
         Answerer(settings, retriever=retriever, adapter=path).check_mode(mode)
         retriever.scope(company, role)  # refused before any model loads
-        answerer = Answerer(settings, retriever=retriever, generator=self.generator(settings, path), adapter=path)
+        generator = self.generator(settings, path) if mode in GENERATING_MODES else None
+        answerer = Answerer(settings, retriever=retriever, generator=generator, adapter=path,
+                            scorer=self.scorer(settings, retriever))
         on_text = (lambda text: send({"event": "text", "text": text})) if args.get("stream") else None
         return answerer.ask(args["question"], company, role, mode, on_text, args.get("candidate")).as_dict()
 

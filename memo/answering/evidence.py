@@ -1,0 +1,197 @@
+"""Evidence selection: the sentences of the retrieved documents that answer the question.
+
+    units   -> every sentence and list item of the best hits, with its heading trail and document
+    score   -> a score per (question, unit): the MiniLM cosine baseline, or the trained selector
+    select  -> the answer evidence: the best units above a calibrated threshold, a list's lead-in
+               and a sentence's continuation merged, near-duplicates dropped, a word cap
+
+An answer states only what `select` returns (memo.answering.compose phrases it); nothing above the
+threshold means the documents do not cover the question, and the answer says so.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, replace
+
+from memo.core.text import content_words, split_sentences
+
+_ITEM = re.compile(r"^\s*(?:[-*+•]|\d{1,2}[.)])\s+")
+_EMPHASIS = re.compile(r"(\*\*|__|`)")
+_LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
+# A sentence that carries on from the one before it and means little without it.
+_CONTINUES = re.compile(r"^(?:this|that|these|those|it|they|so|then|otherwise|however|but|also|if so|"
+                        r"in that case|which)\b", re.IGNORECASE)
+MAX_UNITS = 3  # sentences an answer states: the best one and up to two close to it
+MAX_WORDS = 90  # a spoken answer of 30-40 seconds
+DUPLICATE = 0.7  # content-word Jaccard above which two units say the same thing
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One sentence or list item of a retrieved chunk."""
+
+    text: str  # as written, without list markers or emphasis
+    doc: int  # the document number (1-based) of the hit it came from
+    source: str
+    section: str  # the heading trail, "Benefits > Time off"
+    order: int  # position inside its hit
+    lead: str = ""  # for a list item: the line that introduces its list ("You get:")
+    score: float = 0.0
+    mine: bool = False  # from the candidate's own documents: already in their voice
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def clean(text: str) -> str:
+    """Markdown emphasis, code ticks and link targets out; spaces collapsed."""
+    return " ".join(_EMPHASIS.sub("", _LINK.sub(r"\1", text)).split())
+
+
+def split_trail(text: str) -> tuple[list[str], str]:
+    """(the heading trail, the body) of an indexed chunk (headings first, then a blank line)."""
+    lines = text.split("\n")
+    trail = []
+    while lines and (lines[0].lstrip().startswith("#") or not lines[0].strip()):
+        line = lines.pop(0).strip()
+        if line:
+            trail.append(line.lstrip("#").strip())
+    return trail, "\n".join(lines)
+
+
+def units_of(hits: Sequence) -> list[Unit]:
+    """Every sentence and list item of `hits` (objects with text, source and section), in order,
+    the first copy of a repeated sentence kept (chunks overlap by a sentence)."""
+    out: list[Unit] = []
+    seen: set[str] = set()
+    for doc, hit in enumerate(hits, start=1):
+        trail, body = split_trail(hit.text)
+        section = " > ".join(trail) or getattr(hit, "section", "")
+        lead = ""
+        for line in body.split("\n"):
+            if not line.strip():
+                lead = ""
+                continue
+            item = bool(_ITEM.match(line))
+            if not item:
+                lead = ""
+            pieces = [clean(_ITEM.sub("", line))] if item else [clean(s) for s in split_sentences(line)]
+            for piece in pieces:
+                key = piece.lower()
+                if len(content_words(piece)) < 2 or key in seen:
+                    continue
+                seen.add(key)
+                out.append(Unit(piece, doc, hit.source, section, len(out), lead if item else "",
+                                mine=getattr(hit, "kind", "") == "candidate"))
+            if not item and line.rstrip().endswith(":"):
+                lead = clean(line)
+    return out
+
+
+def scoring_text(unit: Unit) -> str:
+    """What a scorer reads of a unit: its closest heading, its list's lead-in, its text."""
+    heading = unit.section.rsplit(" > ", 1)[-1]
+    return " ".join(p for p in (f"{heading}:" if heading else "", unit.lead, unit.text) if p)
+
+
+class CosineScorer:
+    """The untrained baseline: cosine of MiniLM embeddings of the question and each unit. Vectors of
+    units already seen are kept (the warm process reads the same chunks again and again)."""
+
+    name = "minilm-cosine"
+    threshold = 0.35  # calibrated on the team's selector sets (benchmarks/bench_selector.py)
+
+    def __init__(self, embedder: Callable[[], object]):
+        self._load = embedder
+        self._embedder = None
+        self._cache: dict[str, object] = {}
+
+    @property
+    def embedder(self):
+        if self._embedder is None:
+            self._embedder = self._load()
+        return self._embedder
+
+    def score(self, question: str, texts: Sequence[str]) -> list[float]:
+        import numpy as np
+
+        new = [t for t in dict.fromkeys(texts) if t not in self._cache]
+        if len(self._cache) + len(new) > 20000:  # a long-lived process reads many companies
+            self._cache.clear()
+            new = list(dict.fromkeys(texts))
+        if new:
+            self._cache.update(zip(new, self.embedder.encode(new), strict=True))
+        query = self.embedder.encode([question])[0]
+        vectors = np.stack([self._cache[t] for t in texts]) if texts else np.zeros((0, len(query)))
+        return [float(v) for v in vectors @ query]
+
+
+def scored(question: str, units: Sequence[Unit], scorer) -> list[Unit]:
+    """`units` with their scores from `scorer`, in their own order."""
+    values = scorer.score(question, [scoring_text(u) for u in units]) if units else []
+    return [replace(u, score=round(s, 4)) for u, s in zip(units, values, strict=True)]
+
+
+def _duplicate(unit: Unit, chosen: Sequence[Unit]) -> bool:
+    words = set(content_words(unit.text))
+    for other in chosen:
+        theirs = set(content_words(other.text))
+        if words and theirs and len(words & theirs) / len(words | theirs) >= DUPLICATE:
+            return True
+    return False
+
+
+def _with_continuation(unit: Unit, units: Sequence[Unit]) -> list[Unit]:
+    """`unit`, then what completes it: the items of the list it introduces, or the next sentence
+    of its paragraph when that one carries on from it ("This means...")."""
+    after = [u for u in units if u.doc == unit.doc and u.order > unit.order]
+    if unit.text.endswith(":"):
+        return [unit] + [u for u in after if u.lead == unit.text][:4]
+    if after and not after[0].lead and not unit.lead and _CONTINUES.match(after[0].text):
+        return [unit, after[0]]
+    return [unit]
+
+
+def select(units: Sequence[Unit], threshold: float, margin: float = 0.1,
+           max_units: int = MAX_UNITS, max_words: int = MAX_WORDS) -> list[Unit]:
+    """The answer evidence among scored `units`: the best unit when it clears `threshold`, then
+    others within `margin` of it (and above the threshold), each with its continuation, no two
+    saying the same thing, at most `max_units` heads and `max_words` words. [] when none clears."""
+    ranked = sorted(units, key=lambda u: -u.score)
+    if not ranked or ranked[0].score < threshold:
+        return []
+    floor = max(threshold, ranked[0].score - margin)
+    chosen: list[Unit] = []
+    heads = 0
+    for unit in ranked:
+        if unit.score < floor or heads >= max_units:
+            break
+        if unit in chosen or _duplicate(unit, chosen):
+            continue
+        group = [u for u in _with_continuation(unit, units) if u not in chosen]
+        words = sum(len(u.text.split()) for u in chosen + group)
+        if chosen and words > max_words:
+            continue
+        chosen.extend(group)
+        heads += 1
+    return chosen
+
+
+def evidence_for(question: str, hits: Sequence, scorer, config) -> list[Unit]:
+    """The answer evidence for `question` among `hits` (best first, numbered from 1), by `scorer`
+    and the `[evidence]` settings."""
+    units = scored(question, units_of(hits), scorer)
+    return select(units, config.threshold or scorer.threshold, max_units=config.max_units,
+                  max_words=config.max_words)
+
+
+def load_scorer(settings, embedder: Callable[[], object]):
+    """The configured selector: the cosine baseline over `embedder()` (loaded on first use), or a
+    trained cross-encoder folder (memo.answering.selector)."""
+    if not settings.evidence.selector:
+        return CosineScorer(embedder)
+    from memo.answering.selector import CrossEncoderScorer
+
+    return CrossEncoderScorer(settings.evidence.selector, settings.model.device)

@@ -19,7 +19,8 @@ from pathlib import Path
 from memo.answering.candidate import AUTO_CANDIDATE, resolve_candidate, routed_hits
 from memo.answering.citations import citations
 from memo.answering.compose import check, cited_phrasing, compose_rules
-from memo.answering.evidence import Unit, evidence_for, load_scorer
+from memo.answering.evidence import Unit, evidence_for
+from memo.answering.selector import load_scorer
 from memo.answering.stories import story_evidence
 from memo.core.config import Settings
 from memo.core.errors import MemoError

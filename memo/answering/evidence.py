@@ -183,15 +183,5 @@ def evidence_for(question: str, hits: Sequence, scorer, config) -> list[Unit]:
     """The answer evidence for `question` among `hits` (best first, numbered from 1), by `scorer`
     and the `[evidence]` settings."""
     units = scored(question, units_of(hits), scorer)
-    return select(units, config.threshold or scorer.threshold, max_units=config.max_units,
+    return select(units, config.threshold or scorer.threshold, margin=config.margin, max_units=config.max_units,
                   max_words=config.max_words)
-
-
-def load_scorer(settings, embedder: Callable[[], object]):
-    """The configured selector: the cosine baseline over `embedder()` (loaded on first use), or a
-    trained cross-encoder folder (memo.answering.selector)."""
-    if not settings.evidence.selector:
-        return CosineScorer(embedder)
-    from memo.answering.selector import CrossEncoderScorer
-
-    return CrossEncoderScorer(settings.evidence.selector, settings.model.device)

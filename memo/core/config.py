@@ -135,6 +135,7 @@ class EvidenceConfig:
     selector: str = ""
     threshold: float = 0.0  # a unit scoring below this is no evidence; 0 = the selector's calibrated one
     max_units: int = 3  # sentences an answer states: the best and up to two within reach of it
+    margin: float = 0.1  # how far below the best unit another may score and still be said
     max_words: int = 90  # about 35 seconds spoken
 
 

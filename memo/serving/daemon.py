@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from memo.answering.ask import GENERATING_MODES, Answerer, resolve_mode
-from memo.answering.evidence import load_scorer
+from memo.answering.selector import load_scorer
 from memo.core import notices
 from memo.core.config import Settings, settings_from_dict
 from memo.core.errors import PASS_THROUGH, MemoError, describe

@@ -182,14 +182,15 @@ class Answerer:
         """The Answer from `prepared` and a model's `text` (None when no model wrote one): a
         phrasing of the evidence only when `check` accepts it, else the evidence said by rules."""
         contexts, evidence, composer = prepared.contexts, prepared.evidence, ""
+        reasoning, said = split_answer(text) if text is not None else ("", None)  # reasoning is not the answer
         if mode not in RETRIEVAL_MODES:
-            final = split_answer(text or "", question)[1]
+            final = said or ""
         elif prepared.fixed is not None:
             final, composer = prepared.fixed, "story"
         else:
-            refused = check(text, evidence, question, company) if text is not None and evidence else "no text"
+            refused = check(said, evidence, question, company) if said is not None and evidence else "no text"
             if refused is None:
-                final, composer = cited_phrasing(text, evidence), "model"
+                final, composer = cited_phrasing(said, evidence), "model"
             else:
                 final = compose_rules(evidence, company)
                 composer = "rules" if text is None else f"rules (model refused: {refused})"
@@ -197,7 +198,7 @@ class Answerer:
         return Answer(question=question, mode=mode, model=model if text is not None else "", company=company,
                       role=role, answer=final, citations=cited, invalid_citations=invalid, contexts=contexts,
                       adapter=str(self.adapter) if self.adapter else None, story=prepared.story,
-                      evidence=[_shown(u, contexts) for u in evidence], composer=composer)
+                      evidence=[_shown(u, contexts) for u in evidence], composer=composer, reasoning=reasoning)
 
     def ask(self, question: str, company: str, role: str | None = None, mode: str = "rag",
             on_text: Callable[[str], None] | None = None, candidate: str | None = None) -> Answer:
@@ -243,10 +244,14 @@ def final_answer_only(on_text: Callable[[str], None]) -> Callable[[str], None]:
 
 def resolve_mode(settings: Settings, mode: str, adapter: str | None, endpoint: str | None) -> tuple[str, str | None]:
     """(mode, adapter) for `mode` auto: hybrid with the given adapter (it phrases the evidence,
-    checked), else extractive (the evidence said by rules). Other modes are returned as given."""
+    checked), rag at an `endpoint` (its model phrases it, checked), else extractive (the evidence
+    said by rules: the shipped reader's phrasing is not better, benchmarks/README.md "Evidence
+    first"). Other modes are returned as given."""
     if mode != "auto":
         return mode, adapter
-    return ("hybrid", adapter) if adapter else ("extractive", None)
+    if adapter:
+        return "hybrid", adapter
+    return ("rag", None) if endpoint else ("extractive", None)
 
 
 def ask(settings: Settings, question: str, company: str, role: str | None = None, mode: str = "auto",

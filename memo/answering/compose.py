@@ -129,5 +129,6 @@ def cited_phrasing(phrasing: str, evidence: Sequence[Unit]) -> str:
     """A phrasing whose sentences carry no marker gets its evidence's document numbers at the end."""
     if CITATION.search(phrasing):
         return phrasing.strip()
-    docs = sorted({u.doc for u in evidence})
-    return f"{phrasing.strip()} [{', '.join(map(str, docs))}]"
+    docs = ", ".join(map(str, sorted({u.doc for u in evidence})))
+    text = phrasing.strip()
+    return f"{text[:-1]} [{docs}]{text[-1]}" if text.endswith((".", "!", "?")) else f"{text} [{docs}]"

@@ -23,8 +23,12 @@ _LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
 # A sentence that carries on from the one before it and means little without it.
 _CONTINUES = re.compile(r"^(?:this|that|these|those|it|they|so|then|otherwise|however|but|also|if so|"
                         r"in that case|which)\b", re.IGNORECASE)
+# A sentence about the page itself ("This page explains how we hire"): it answers no question.
+_ABOUT_THE_PAGE = re.compile(r"^(?:this|the following)\s+(?:page|document|doc|handbook|section|guide|article)\b",
+                             re.IGNORECASE)
 MAX_UNITS = 3  # sentences an answer states: the best one and up to two close to it
 MAX_WORDS = 90  # a spoken answer of 30-40 seconds
+SHORT_LIST = 4  # items of a list said together: a longer list's items are selected one by one
 DUPLICATE = 0.7  # content-word Jaccard above which two units say the same thing
 
 
@@ -80,7 +84,7 @@ def units_of(hits: Sequence) -> list[Unit]:
             pieces = [clean(_ITEM.sub("", line))] if item else [clean(s) for s in split_sentences(line)]
             for piece in pieces:
                 key = piece.lower()
-                if len(content_words(piece)) < 2 or key in seen:
+                if len(content_words(piece)) < 2 or key in seen or _ABOUT_THE_PAGE.match(piece):
                     continue
                 seen.add(key)
                 out.append(Unit(piece, doc, hit.source, section, len(out), lead if item else "",
@@ -148,7 +152,12 @@ def _with_continuation(unit: Unit, units: Sequence[Unit]) -> list[Unit]:
     of its paragraph when that one carries on from it ("This means...")."""
     after = [u for u in units if u.doc == unit.doc and u.order > unit.order]
     if unit.text.endswith(":"):
-        return [unit] + [u for u in after if u.lead == unit.text][:4]
+        return [unit] + [u for u in after if u.lead == unit.text][:SHORT_LIST]
+    if unit.lead:  # an item of a short list is said with its lead-in and the other items
+        lead = [u for u in units if u.doc == unit.doc and u.text == unit.lead and u.order < unit.order]
+        siblings = [u for u in units if u.doc == unit.doc and u.lead == unit.lead and
+                    (not lead or u.order > lead[-1].order)]
+        return lead[-1:] + siblings if lead and len(siblings) <= SHORT_LIST else [unit]
     if after and not after[0].lead and not unit.lead and _CONTINUES.match(after[0].text):
         return [unit, after[0]]
     return [unit]

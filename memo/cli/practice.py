@@ -43,10 +43,15 @@ def cmd_practice(args: argparse.Namespace) -> int:
                            args.endpoint, args.model)
 
     def answer_for(question, number: int) -> str | None:
+        scripted = answers[number - 1] if answers is not None and number <= len(answers) else None
+        if answers is not None and scripted is None:
+            return None
+        if not args.json:  # the question before its score, typed or scripted
+            print(f"\n[{number}] ({question.category}) {question.question}")
         if answers is not None:
-            return answers[number - 1] if number <= len(answers) else None
+            return scripted
         if not args.json:
-            print(f"\n[{number}] ({question.category}) {question.question}\n(your answer; an empty line ends it)")
+            print("(your answer; an empty line ends it)")
         return typed_answer()
 
     results: list[dict] = []
@@ -91,7 +96,9 @@ def cmd_questions(args: argparse.Namespace) -> int:
     """List the questions likely in an interview for the company and role, each with the passages
     that ground it: from a Q&A file (--qa), drafted by `memo synth`'s generator from the role's
     posting (--generate N), the motivation questions, behavioural questions ranked by what the
-    role's posting speaks of, and the company's ways of working."""
+    role's posting speaks of, and the company's ways of working; each with memo's own answer
+    (`memo ask`'s default: the documents' sentences that answer it, in your voice), unless
+    --no-answers."""
     from memo.cli.render_practice import print_questions
     from memo.practice.generated import predicted_questions
     from memo.retrieval.hybrid import HybridRetriever
@@ -99,7 +106,7 @@ def cmd_questions(args: argparse.Namespace) -> int:
     settings = settings_from(args, **{"model.profile": args.profile, "model.llm": args.llm})
     questions = predicted_questions(settings, HybridRetriever(settings), args.company, args.role, args.n,
                                     Path(args.qa) if args.qa else None, generate=args.generate,
-                                    endpoint=args.endpoint, model=args.model)
+                                    endpoint=args.endpoint, model=args.model, answers=not args.no_answers)
     if args.json:
         print_json([q.as_dict() for q in questions])
     else:
@@ -128,6 +135,7 @@ def add_practice_commands(add: Adder) -> None:
     add_scope(questions)
     questions.add_argument("-n", type=int, default=12, metavar="N", help="questions to list (default 12)")
     questions.add_argument("--qa", metavar="FILE.jsonl", help="include this Q&A file's questions")
+    questions.add_argument("--no-answers", action="store_true", help="list the questions without memo's answers")
     add_model(questions)
     add_generation(questions)
     add_common(questions)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from memo.core.redaction import for_people, printable
 
@@ -81,6 +82,63 @@ def print_sources(answer) -> None:
         console.print(f"  \\[{number}] {shown(ctx['source'] + section)}{mark}")
 
 
+def print_status(status: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    console = _console()
+    manifest = status["manifest"] or {}
+    console.print(f"index {status['index']!r} at {status['location']}: {status['chunks']} chunks; "
+                  f"embedder {manifest.get('embedder', '?')}, corpus {manifest.get('corpus_hash', '?')}, "
+                  f"updated {manifest.get('updated', '?')}")
+    table = Table("company", "documents", "chunks", "roles")
+    for name, entry in status["companies"].items():
+        table.add_row(shown(name), str(entry["documents"]), str(entry["chunks"]), shown(", ".join(entry["roles"])))
+    console.print(table)
+    if status.get("candidates"):
+        mine = Table("candidate (your own documents)", "documents", "chunks")
+        for name, entry in status["candidates"].items():
+            mine.add_row(shown(name), str(entry["documents"]), str(entry["chunks"]))
+        console.print(mine)
+
+
+def print_synth_report(report) -> None:
+    from rich.table import Table
+
+    console = _console()
+    console.print(f"[bold]{report.kept}[/] records kept of {report.attempted} attempts "
+                  f"({report.generator}, {report.style} style; {report.resumed} from an earlier run); "
+                  f"wrote {report.train} train + {report.val} validation to {report.out} in "
+                  f"{report.seconds:.0f} s")
+    if report.rejected:
+        table = Table(title="rejected drafts", title_justify="left")
+        table.add_column("reason")
+        table.add_column("count", justify="right")
+        for reason, count in sorted(report.rejected.items(), key=lambda kv: -kv[1]):
+            table.add_row(reason, str(count))
+        console.print(table)
+
+
+def print_train_report(report) -> None:
+    console = _console()
+    val = (f"validation loss {report.val_loss_start} -> {report.val_loss}"
+           if report.val_loss is not None else "no validation set")
+    console.print(f"adapter saved to [bold]{report.out}[/]: {report.steps} steps over {report.examples} "
+                  f"examples ({report.dropped} dropped, {report.truncated} truncated as too long); "
+                  f"train loss {report.train_loss}, {val}; {report.tokens_per_s:.0f} tokens/s "
+                  f"({report.precision} on {report.device}), {report.seconds:.0f} s, "
+                  f"peak memory {report.peak_memory_mb:.0f} MB")
+
+
+def print_reranker_report(report) -> None:
+    console = _console()
+    val = (f"validation MRR of the oracle: retrieval order {report.val_mrr_retrieval}, untrained "
+           f"{report.val_mrr_before}, trained {report.val_mrr_after} ({report.val_questions} questions)"
+           if report.val_questions else "no validation set")
+    console.print(f"reranker saved to [bold]{report.out}[/]: {report.steps} steps over {report.pairs} pairs "
+                  f"from {report.questions} questions ({report.excluded} excluded as held out); {val}; "
+                  f"{report.seconds:.0f} s", markup=True)
+
+
 @contextmanager
 def streaming(live: bool) -> Iterator[Callable[[str], None]]:
     """A stream callback. On a terminal (`live`) it shows the generated text as it arrives, dimmed,
@@ -103,14 +161,15 @@ def streaming(live: bool) -> Iterator[Callable[[str], None]]:
 
 
 def print_answer(answer, evidence: bool = False) -> None:
-    """The answer, once; with `evidence`, first the sentences it states (dimmed, with their
-    document number and score)."""
+    """The answer, once; with `evidence`, then the sentences it states, each with its document
+    number, source and the selector's score."""
     console = _console()
-    if evidence and answer.evidence:
-        for unit in answer.evidence:
-            console.print(f"[{unit['n']}] {for_people(unit['text'])}  ({unit['score']:.2f})", style="dim", markup=False)
-        console.print()
     console.print(for_people(answer.answer), markup=False, end="")
+    if evidence and answer.evidence:
+        console.print("\n\n[bold]Evidence[/]", end="")
+        for unit in answer.evidence:
+            console.print(f"\n  [{unit['n']}] {for_people(unit['text'])}  ({shown(unit['source'])}, "
+                          f"{unit['score']:.2f})", style="dim", markup=False, end="")
 
 
 def print_verdicts(summary: dict) -> None:

@@ -56,3 +56,6 @@ def print_questions(questions: list) -> None:
         for p in q.passages[:2]:
             body = " ".join(p["text"].split("\n\n", 1)[-1].split())
             console.print(f"    [dim]{shown(p['source'])}:[/] {shown(body[:160])}{'...' if len(body) > 160 else ''}")
+        if q.answer:
+            sources = f"  [dim]({shown(', '.join(q.answer_sources))})[/]" if q.answer_sources else ""
+            console.print(f"    [bold]memo's answer:[/] {shown(q.answer)}{sources}")

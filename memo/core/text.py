@@ -3,8 +3,7 @@
 `content_words` is what overlap measures compare (BM25's terms, citation attribution, the synth
 gates, the bench's citation support): lowercase words and numbers with function words removed.
 `split_sentences` is how chunking, quoting, citation attribution and scoring cut text into
-sentences. `to_candidate` turns a company's sentence into the candidate's words to the interviewer
-(synth's target answers, and `memo ask`'s answer when the model only quoted).
+sentences. (A company's sentence in the candidate's words: memo.core.voice.)
 """
 
 from __future__ import annotations
@@ -44,25 +43,6 @@ def without_citations(text: str) -> str:
 
 
 # The candidate speaks to the interviewer about the interviewer's company.
-_SWAPS = {"we": "you", "our": "your", "ours": "yours", "us": "you", "ourselves": "yourselves",
-          "we're": "you're", "we've": "you've", "we'll": "you'll", "we'd": "you'd"}
-_WORD = re.compile(r"\b(" + "|".join(sorted(map(re.escape, _SWAPS), key=len, reverse=True)) + r")\b", re.IGNORECASE)
-
-
-def to_candidate(sentence: str) -> str:
-    """The sentence as the candidate says it to the interviewer: first-person plural becomes
-    "you", markup and trailing citation-like brackets go."""
-    text = re.sub(r"[*_`]+", "", sentence).strip()
-
-    def swap(match: re.Match) -> str:
-        if match.group(0).isupper() and len(match.group(0)) > 1:
-            return match.group(0)  # "US" is a country, not "us"
-        word = _SWAPS[match.group(0).lower()]
-        return word.capitalize() if match.group(0)[0].isupper() else word
-
-    return _WORD.sub(swap, text)
-
-
 # Words that frame an answer without adding to it ("Document [4] states that ...").
 _FRAMING = frozenset(["document", "documents", "says", "say", "states", "state", "mentions", "notes",
                       "according", "actually", "read"])

@@ -34,6 +34,7 @@ IMPERATIVES = frozenset(
     "fill raise mention flag record track apply attend complete prepare speak escalate notify reply respond "
     "clear encrypt back copy delete move run test tag label mark agree discuss decide find look try treat "
     "work".split())
+_MARKUP = re.compile(r"\*\*|__|[*`]")  # Markdown emphasis and code ticks: not said
 _TOKEN = re.compile(r"[A-Za-z’']+|[^A-Za-z’']+")
 
 
@@ -102,7 +103,7 @@ def _looks_imperative(sentence: str, first: str) -> bool:
 
 def in_candidate_voice(sentence: str) -> str:
     """A company document's sentence as the candidate says it to the interviewer."""
-    text = sentence.strip()
+    text = _MARKUP.sub("", sentence).strip()
     if not text:
         return text
     text = swap_persons(as_intention(text))

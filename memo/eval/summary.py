@@ -56,6 +56,7 @@ def result_rows(questions: list[EvalQuestion], answers: dict, scores: dict, judg
                          "role": q.role, "category": q.category, "reference": q.reference,
                          "evidence": q.evidence_sources, "model": answer["model"], "answer": answer["answer"],
                          "reasoning": answer["reasoning"], "contexts": answer["contexts"],
+                         "selected": answer.get("evidence") or [], "composer": answer.get("composer", ""),
                          "citations": answer["citations"], "invalid_citations": answer["invalid_citations"],
                          "scores": row_scores, "judge_runs": runs, "hits": scores[arm][q.qid].get("hits"),
                          "degenerate": scores[arm][q.qid].get("degenerate"),

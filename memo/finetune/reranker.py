@@ -169,7 +169,7 @@ def _score_groups(model, groups: list[tuple[str, list[str], int]]) -> list[tuple
             for q, passages, pos in groups]
 
 
-def _fit(model, train_pairs: list[tuple[str, str, float]], opts: RerankerOptions, show_progress: bool) -> int:
+def fit_cross_encoder(model, train_pairs: list[tuple[str, str, float]], opts: RerankerOptions, show_progress: bool) -> int:
     """CrossEncoderTrainer over the pairs; returns the optimizer steps taken."""
     import torch
     from datasets import Dataset
@@ -223,7 +223,7 @@ def train_reranker(settings: Settings, opts: RerankerOptions, show_progress: boo
                                device=pick_device(settings.model.device))
     groups = run.validation_groups(val, mined)
     before = _score_groups(model, groups)
-    steps = _fit(model, train_pairs, opts, show_progress)
+    steps = fit_cross_encoder(model, train_pairs, opts, show_progress)
     after = _score_groups(model, groups)
     retrieval_order = [([-float(i) for i in range(len(p))], pos) for _, p, pos in groups]
     report = RerankerReport(

@@ -2,6 +2,7 @@
 label) pairs memo makes from team-written question files whose answer sentences are known.
 
     scripts/train_selector.sh       # the recipe, on training/corpora/selector/*.jsonl only
+    scripts/train_selector.py       # its last step: train_selector on indexed companies
 
 For each question the index is searched as `memo ask` searches it (the best `evidence.hits`); the
 units of those hits and of the evidence file's own chunks are the candidates. A unit is positive
@@ -19,6 +20,7 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 from memo.answering.evidence import CosineScorer, Unit, clean, scored, scoring_text, units_of
 from memo.answering.selector import STAMP
@@ -26,7 +28,7 @@ from memo.core import durable
 from memo.core.config import Settings
 from memo.core.errors import MemoError
 from memo.core.jsonl import read_jsonl
-from memo.finetune.reranker import RerankerOptions, _fit
+from memo.finetune.reranker import RerankerOptions, fit_cross_encoder
 from memo.llm.models import embedder_path, pick_device
 from memo.retrieval.hybrid import HybridRetriever
 from memo.retrieval.rerank import load_cross_encoder
@@ -60,7 +62,9 @@ def candidates(row: dict, retriever: HybridRetriever, hits: int) -> list[Unit]:
     extra = []
     if row.get("evidence"):
         name = Path(row["evidence"]).name
-        extra = [c for c in retriever.chunks(row["company"]) if c.meta.get("source", "").endswith(name)]
+        extra = [SimpleNamespace(text=c.text, source=c.meta["source"], section=c.meta.get("section", ""),
+                                 kind=c.meta.get("kind", "")) for c in retriever.chunks(row["company"])
+                 if c.meta.get("source", "").endswith(name)]
     seen, out = set(), []
     for unit in units_of([*found, *extra]):
         if unit.text.lower() not in seen:
@@ -106,7 +110,7 @@ def train_selector(settings: Settings, opts: SelectorOptions) -> dict:
     transformers.set_seed(opts.seed)
     model = load_cross_encoder(embedder_path(settings.model.embedder), num_labels=1,
                                device=pick_device(settings.model.device))
-    steps = _fit(model, train, RerankerOptions(data=opts.data, out=opts.out, epochs=opts.epochs,
+    steps = fit_cross_encoder(model, train, RerankerOptions(data=opts.data, out=opts.out, epochs=opts.epochs,
                                                learning_rate=opts.learning_rate, seed=opts.seed), False)
     best = [(row.get("evidence") is not None,
              max(model.predict([(row["question"], scoring_text(u)) for u in units], show_progress_bar=False)))
@@ -121,20 +125,3 @@ def train_selector(settings: Settings, opts: SelectorOptions) -> dict:
                                                        "threshold": report["threshold"], "report": report},
                                                       indent=2))
     return report
-
-
-def main(argv: list[str] | None = None) -> None:
-    """`python -m memo.finetune.selector OUT DATA.jsonl...` (scripts/train_selector.sh)."""
-    import sys
-
-    from memo.core.config import load_settings
-
-    args = list(sys.argv[1:] if argv is None else argv)
-    if len(args) < 2:
-        raise SystemExit("usage: python -m memo.finetune.selector OUT DATA.jsonl [DATA.jsonl ...]")
-    report = train_selector(load_settings(), SelectorOptions(data=[Path(a) for a in args[1:]], out=Path(args[0])))
-    sys.stdout.write(json.dumps(report, indent=2) + "\n")
-
-
-if __name__ == "__main__":
-    main()

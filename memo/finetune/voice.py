@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import random
 
-from memo.core.text import STOPWORDS, to_candidate
+from memo.core.text import STOPWORDS
+from memo.core.voice import in_candidate_voice
 
 # Openings a candidate uses; "" states the fact directly. Several, so no adapter learns one by rote.
 OPENINGS = ("", "", "From what I've read, ", "As I understand it, ", "I understand that ",
@@ -25,7 +26,7 @@ HONEST = ("The documents I have don't cover that, so I would ask you about it.",
 
 def candidate_answer(quotes: list[str], rng: random.Random) -> str:
     """A concise final answer: the quoted sentences in the candidate's voice, after an opening."""
-    body = " ".join(to_candidate(q) for q in quotes if q.strip())
+    body = " ".join(in_candidate_voice(q) for q in quotes if q.strip())
     if not body:
         return ""
     if not body.endswith((".", "!", "?")):

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from memo.core.categories import question_category
-from memo.core.text import content_words, echoes, split_sentences, to_candidate, without_citations
 from memo.llm.templates import CONTROL_SEQUENCES, template_text
 
 DOCS_OPEN, DOCS_CLOSE = "<documents>", "</documents>"
@@ -137,86 +136,23 @@ def raft_answer(quotes: Sequence[tuple[int | None, str]], final: str) -> str:
 # A quote marker left in a final answer (or half-written: "##begin_ quote##", "###ndquote##") is
 # format, not words.
 _STRAY_MARKER = re.compile(r"#+\s*(?:b?egin|e?nd)[_ ]*quote[_ ]*#*", re.IGNORECASE)
-_DOUBLE_STOP = re.compile(r"([.!?])\s+\.$")  # "...your question. ." (a quote's stop, then the line's)
 # The answer marker written without its brackets at the start of a line ("ANSWER: ..."): still it.
 _BARE_MARK = re.compile(r"^[ \t]*<?ANSWER>?:", re.MULTILINE | re.IGNORECASE)
 # A quote and its text (the quote may be cut off at the end): what every reader of quotes matches.
 QUOTE_SPAN = re.compile(re.escape(QUOTE_BEGIN) + r"(.*?)(?:" + re.escape(QUOTE_END) + r"|$)", re.DOTALL)
-# One line of RAFT reasoning: its framing and its quote.
-_QUOTE_LINE = re.compile(r"(?:Document\s*\[[\d,\s]*\]\s*says|The company's documents say)?\s*"
-                         + QUOTE_SPAN.pattern + r"\.?", re.IGNORECASE | re.DOTALL)
 
 
-def split_answer(text: str, question: str | None = None) -> tuple[str, str]:
-    """(reasoning, final answer) of a generated answer. Text without the answer marker is all
-    answer, except that quotes and their framing are reasoning. A final answer does not ask
-    `question` back; when the model only quoted, or its final answer only echoes `question`, the
-    final answer is the quoted evidence in the candidate's words. Stray quote markers are taken out
-    of the final answer."""
+def split_answer(text: str) -> tuple[str, str]:
+    """(reasoning, final answer) of a generated answer: what precedes the answer marker, and what
+    follows it; text without the marker is all answer. Quote markers are format, not words: they
+    are taken out of the final answer. Nothing else is changed: what a model wrote about the
+    documents is checked against the evidence (memo.answering.compose), never rewritten."""
     reasoning, sep, final = _BARE_MARK.sub(ANSWER_MARK, text).rpartition(ANSWER_MARK)
     if not sep:
-        reasoning, final = _unmarked(text)
-    final = _without_framing(final)
-    if question:
-        kept = _without_restated(final, question)
-        if sep and (not kept or echoes(kept, question)):
-            final = quoted_evidence(reasoning, question) or kept or final
-        else:
-            final = kept or final
-    final = " ".join(_STRAY_MARKER.sub(" ", final).split()) if _STRAY_MARKER.search(final) else final.strip()
-    return reasoning.strip(), _DOUBLE_STOP.sub(r"\1", final)
-
-
-def quoted_evidence(reasoning: str, question: str | None = None) -> str:
-    """The quotes of RAFT reasoning, in the candidate's words ('' when it quotes nothing), without
-    the sentences that only echo `question` (an FAQ quote starts with the question it answers)."""
-    sentences = [s.strip() for q in _QUOTE_LINE.findall(reasoning) for line in q.splitlines()
-                 for s in split_sentences(line) if s.strip()]
-    if not question:
-        return " ".join(to_candidate(s) for s in sentences)
-    answering = [s for s in sentences if not echoes(s, question)]
-    unasked = [s for s in sentences if not restates(s, question)]
-    return " ".join(to_candidate(s) for s in answering or unasked or sentences)
-
-
-# The answer speaking as a reader of documents ("Document [4] states that", "The document I've read
-# says", "According to the documents,"): the candidate says the fact itself.
-_FRAMING = re.compile(r"^\s*(?:(?:from|according to)\s+)?(?:document\s*\[[\d,\s]*\]|the\s+documents?"
-                      r"(?:\s+I(?:'ve|\s+have)?\s+read)?|the\s+company's\s+documents?)\s*"
-                      r"(?:,|(?:says|say|states|state|mentions|notes)(?:\s+that)?\s*[,:]?)\s*", re.IGNORECASE)
-
-
-def _without_framing(final: str) -> str:
-    """`final` without a leading "Document [4] states that" (its first letter raised)."""
-    rest = _FRAMING.sub("", final, count=1)
-    if rest == final or not re.search(r"[^\W_]{2}", rest):
-        return final
-    return rest[0].upper() + rest[1:]
-
-
-def restates(sentence: str, question: str) -> bool:
-    """Whether `sentence` is the question asked back: a question in the question's own words. (A
-    statement in its words can answer it: "On your last day." to "...notice, or on my last day?")"""
-    return without_citations(sentence).rstrip().endswith("?") and echoes(sentence, question)
-
-
-def _without_restated(final: str, question: str) -> str:
-    """`final` without the sentences that ask the question back ('' when that is all it says)."""
-    sentences = split_sentences(final)
-    kept = [s.strip() for s in sentences if not restates(s, question)]
-    if len(kept) == len(sentences):
-        return final
-    rest = " ".join(kept)
-    return rest if content_words(without_citations(rest)) else ""
-
-
-def _unmarked(text: str) -> tuple[str, str]:
-    """(reasoning, final answer) of text without the answer marker."""
-    evidence = quoted_evidence(text)
-    if not evidence:
-        return "", text
-    rest = _QUOTE_LINE.sub(" ", text).strip()
-    return text.strip(), rest if re.search(r"[^\W_]{2}", rest) else evidence
+        reasoning, final = "", text
+    if _STRAY_MARKER.search(final):
+        final = " ".join(_STRAY_MARKER.sub(" ", final).split())
+    return reasoning.strip(), final.strip()
 
 
 def render(tokenizer: Any, template: str, messages: list[dict[str, str]], answer: str | None = None) -> str:

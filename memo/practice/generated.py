@@ -5,8 +5,11 @@ synth's question gates; the rest of a session comes from memo.practice.questions
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
+from memo.answering.ask import Answerer, resolve_mode
+from memo.answering.candidate import AUTO_CANDIDATE
 from memo.core.config import Settings
 from memo.core.identity import slug
 from memo.finetune import gates
@@ -19,16 +22,34 @@ from memo.finetune.synth_prompts import (
     json_messages,
     parse_json_draft,
 )
+from memo.llm.adapter import resolve_adapter
 from memo.practice.questions import LikelyQuestion, likely_questions
 
 
 def predicted_questions(settings: Settings, retriever, company: str, role: str | None, n: int,
                         qa_file: Path | None = None, scope: str | None = None, generate: int = 0,
-                        endpoint: str | None = None, model: str | None = None) -> list[LikelyQuestion]:
+                        endpoint: str | None = None, model: str | None = None,
+                        answers: bool = False) -> list[LikelyQuestion]:
     """The questions of `memo questions` and of a practice session: `likely_questions`, with
-    `generate` questions drafted by synth's generator (the local model, or `endpoint`) mixed in."""
+    `generate` questions drafted by synth's generator (the local model, or `endpoint`) mixed in;
+    with `answers`, each with memo's own answer (`with_answers`)."""
     drafted = generated_questions(settings, retriever, company, role, generate, endpoint, model) if generate else []
-    return likely_questions(retriever, company, role, n, qa_file, scope, drafted)
+    questions = likely_questions(retriever, company, role, n, qa_file, scope, drafted)
+    return with_answers(settings, retriever, questions, company, role, AUTO_CANDIDATE) if answers else questions
+
+
+def with_answers(settings: Settings, retriever, questions: list[LikelyQuestion], company: str, role: str | None,
+                 candidate: str | None = None) -> list[LikelyQuestion]:
+    """`questions`, each with memo's own answer: `memo ask`'s default (auto) path, the evidence
+    said in the candidate's voice, with the documents it cites."""
+    mode, adapter = resolve_mode(settings, "auto", None, None)
+    answerer = Answerer(settings, retriever=retriever, adapter=resolve_adapter(adapter))
+    out = []
+    for q in questions:
+        answer = answerer.ask(q.question, company, role, mode, None, candidate)
+        cited = [answer.contexts[c["n"] - 1]["source"] for c in answer.citations]
+        out.append(replace(q, answer=answer.answer, answer_sources=list(dict.fromkeys(cited))))
+    return out
 
 
 def generated_questions(settings: Settings, retriever, company: str, role: str | None, count: int,

@@ -52,6 +52,8 @@ class LikelyQuestion:
     category: str
     origin: str  # qa | motivation | behavioural | company
     passages: list[dict] = field(default_factory=list)  # source, section, text, mine
+    answer: str = ""  # memo's own answer (`memo ask`'s default path), when asked for
+    answer_sources: list[str] = field(default_factory=list)  # the documents that answer cites
 
     def as_dict(self) -> dict:
         return asdict(self)

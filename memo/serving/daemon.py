@@ -107,6 +107,7 @@ class Warm:
         return {"pid": os.getpid(), "uptime_s": round(time.time() - self.started, 1), "requests": self.served,
                 "indexes": sorted(key[0] for key in self.retrievers),
                 "models": [f"{key[0]} {key[1] or '(default weights)'} adapter={key[4]}" for key in self.generators],
+                "selectors": [key[0] or f"{key[1]} cosine" for key in self.scorers],
                 "idle_timeout_s": settings.daemon.idle_timeout}
 
     def stop(self, settings: Settings, args: dict, send) -> None:

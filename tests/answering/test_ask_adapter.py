@@ -11,8 +11,6 @@ import pytest
 
 from memo.core.config import load_settings
 from memo.core.demo import DEMO_COMPANY, DEMO_CORPUS
-from memo.finetune.dataset import IGNORE, load_dataset
-from memo.finetune.raft import Passage, attach_contexts
 from tests.conftest import (
     isolate,
     make_tiny_llama,
@@ -113,36 +111,48 @@ def test_the_adapter_changes_the_model(ask_env, adapter, tmp_path):
     assert answers["zeroed"] == answers["base"]
 
 
-def test_adapter_answers_show_the_final_answer_and_keep_the_reasoning(ask_env, adapter, monkeypatch, capsys):
-    """An adapter answers in the RAFT format; ask shows the final answer, keeps the quoted reasoning
-    in --json, and checks the final answer's citations against the retrieved documents."""
+def test_an_adapters_phrasing_is_kept_only_when_it_keeps_the_evidence(ask_env, adapter, monkeypatch, capsys):
+    """The adapter phrases the selected evidence in the RAFT format: a phrasing that changes a
+    figure is refused and the evidence is said by rules; a faithful one is the answer. The
+    reasoning stays in --json; piped output prints the answer once."""
     from memo.cli import main
     from memo.llm.generator import LocalGenerator
-    from memo.llm.prompt import raft_answer
+    from memo.llm.prompt import ANSWER_MARK, raft_answer
 
-    raft = raft_answer([(1, "Tidewell offers 25 days of paid leave.")], "I would get 25 days a year [1].")
-    monkeypatch.setattr(LocalGenerator, "generate", lambda self, messages, decoding, on_text=None: raft)
+    def notes(messages) -> list[str]:
+        return [line[2:] for line in messages[-1]["content"].split("\n") if line.startswith("- ")]
+
+    invented = raft_answer([(1, "Tidewell offers 25 days of paid leave.")], "I would get 25 days a year [1].")
+    monkeypatch.setattr(LocalGenerator, "generate", lambda self, messages, decoding, on_text=None: invented)
     args = ["ask", QUESTION, "--company", DEMO_COMPANY, "--mode", "hybrid", "--adapter", str(adapter)]
-
     assert main([*args, "--json"]) == 0
-    answer = json.loads(capsys.readouterr().out)
-    assert answer["answer"] == "I would get 25 days a year [1]."
-    assert answer["reasoning"] == "Document [1] says ##begin_quote##Tidewell offers 25 days of paid leave.##end_quote##."
-    assert [c["n"] for c in answer["citations"]] == [1] and answer["invalid_citations"] == []
+    refused = json.loads(capsys.readouterr().out)
+    assert "25 days" not in refused["answer"] and refused["composer"].startswith("rules (model refused: ")
+    assert refused["reasoning"].startswith("Document [1] says ##begin_quote##Tidewell offers 25 days")
+    assert refused["evidence"] and [c["n"] for c in refused["citations"]]
 
+    faithful = lambda self, messages, decoding, on_text=None: f"{ANSWER_MARK} " + " ".join(notes(messages))  # noqa: E731
+    monkeypatch.setattr(LocalGenerator, "generate", faithful)
+    assert main([*args, "--json"]) == 0
+    kept = json.loads(capsys.readouterr().out)
+    assert kept["composer"] == "model" and kept["answer"].startswith(notes_of(kept)[0][:30])
     assert main(args) == 0
     out = capsys.readouterr().out
-    quoted = "Document [1] says \u201cTidewell offers 25 days of paid leave.\u201d"  # markers shown as quotes
-    assert out.index(quoted) < out.index("I would get 25 days a year [1].") < out.index("Sources")
-    assert "##begin_quote##" not in out and out.count("I would get 25 days a year [1].") == 1
+    assert out.count(notes_of(kept)[0][:30]) == 1 and "##" not in out and out.index("Sources") > 0
+
+
+def notes_of(answer: dict) -> list[str]:
+    from memo.core.voice import in_candidate_voice
+
+    return [e["text"] if e["mine"] else in_candidate_voice(e["text"]) for e in answer["evidence"]]
 
 
 @pytest.mark.parametrize("template", ["chatml", "llama2"])
-def test_ask_sends_exactly_the_prompt_tokens_the_adapter_trained_on(template, ask_env, adapter,
-                                                                    tiny_llama2, monkeypatch, tmp_path):
-    """The real retrieved demo contexts: a training record made from them (as `memo synth`
-    makes it) has exactly the prompt ids that `memo ask` hands to generate."""
+def test_every_model_reads_the_same_selected_evidence(template, ask_env, adapter, tiny_llama2, monkeypatch):
+    """Whatever the model and template, what `memo ask` hands to generate is the phrasing prompt of
+    the selected evidence, in the candidate's voice: exactly those ids."""
     from memo.answering.ask import Answerer
+    from memo.llm.prompt import encode, phrasing_messages, render
 
     if template == "llama2":  # the production profile's template, retrieval mode
         monkeypatch.setenv("MEMO_MODEL_PROFILE", "llama-2-7b-chat")
@@ -167,15 +177,10 @@ def test_ask_sends_exactly_the_prompt_tokens_the_adapter_trained_on(template, as
     monkeypatch.setattr(model, "generate", spy, raising=False)
     monkeypatch.setattr(generator_module, "greedy", spy_fast)
     answer = answerer.ask(QUESTION, DEMO_COMPANY, ROLE, mode)
-    assert len(sent) == 1 and answer.contexts
-
-    passages = [Passage(str(i), c["source"], c["section"], c["text"]) for i, c in enumerate(answer.contexts)]
-    row = attach_contexts(QUESTION, "25 days a year.", passages, DEMO_COMPANY, ROLE, [(1, "25 days")])
-    data = tmp_path / "train.jsonl"
-    data.write_text(json.dumps(row) + "\n", encoding="utf-8")
-    [example] = load_dataset(data, answerer.generator_for(mode).llm.tokenizer, template, 8192, "drop").examples
-    prompt_len = example.labels.count(IGNORE)
-    assert example.ids[:prompt_len] == sent[0]
+    assert len(sent) == 1 and answer.evidence
+    tokenizer = answerer.generator_for(mode).llm.tokenizer
+    messages = phrasing_messages(QUESTION, DEMO_COMPANY, ROLE, notes_of(answer.as_dict()))
+    assert encode(tokenizer, render(tokenizer, template, messages)) == sent[0]
 
 
 def test_adapter_errors_are_one_line(demo_home, bases, adapter):

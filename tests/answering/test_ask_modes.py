@@ -4,31 +4,19 @@ from pathlib import Path
 
 import pytest
 
-from memo.answering import ask as ask_module
 from memo.answering.ask import final_answer_only, resolve_mode
 from memo.core.config import load_settings
 from memo.core.errors import MemoError
 from memo.llm.adapter import READER_NAME, resolve_adapter
 
 
-def test_auto_is_hybrid_with_the_shipped_reader_on_the_default_model(monkeypatch, tmp_path):
+def test_auto_says_the_evidence_without_a_model_unless_one_is_named():
     settings = load_settings(None, {})
-    reader = tmp_path / "reader"
-    reader.mkdir()
-    (reader / "adapter_config.json").write_text('{"peft_type": "LORA"}')
-    (reader / "adapter_model.safetensors").write_bytes(b"")
-    (reader / "memo.json").write_text('{"base_fingerprint": "abc"}')
-    monkeypatch.setattr(ask_module, "shipped_reader", lambda: reader)
-    assert resolve_mode(settings, "auto", None, None) == ("hybrid", str(tmp_path / "reader"))
-    assert resolve_mode(settings, "auto", "runs/mine", None) == ("hybrid", "runs/mine")
-    assert resolve_mode(settings, "auto", None, "http://127.0.0.1:8000/v1") == ("rag", None)
+    assert resolve_mode(settings, "auto", None, None) == ("extractive", None)
+    assert resolve_mode(settings, "auto", "runs/mine", None) == ("hybrid", "runs/mine")  # an adapter phrases it
+    assert resolve_mode(settings, "auto", None, "http://127.0.0.1:8000/v1") == ("rag", None)  # a server's model does
     assert resolve_mode(settings, "rag", None, None) == ("rag", None)
-    other = load_settings(None, {"model.profile": "llama-2-7b-chat"})
-    assert resolve_mode(other, "auto", None, None) == ("rag", None)  # the reader fits SmolLM2 only
-    elsewhere = load_settings(None, {"model.llm": str(tmp_path / "some-other-weights")})
-    assert resolve_mode(elsewhere, "auto", None, None) == ("rag", None)  # --llm: only the same weights
-    monkeypatch.setattr(ask_module, "shipped_reader", lambda: None)
-    assert resolve_mode(settings, "auto", None, None) == ("rag", None)
+    assert resolve_mode(settings, "base", "runs/mine", None) == ("base", "runs/mine")  # a named mode as given
 
 
 def test_the_stream_shows_only_what_follows_the_answer_marker():

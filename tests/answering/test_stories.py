@@ -1,7 +1,7 @@
 """memo.answering.stories: a behavioural question gets one of the candidate's stories, cited, or
 the kind of story that would answer it; pure functions, no model."""
 
-from memo.answering.stories import asks_for_story, fits, kind_of_story, story_answer, story_source, tells, told
+from memo.answering.stories import asks_for_story, fits, kind_of_story, story_evidence, told
 
 STORY = ("# Disagreeing with a teammate about retry storms\n\nShows: conflict, disagreement.\n\n"
          "Situation: A colleague wanted immediate retries.\n\nTask: I owned the consumers.\n\n"
@@ -24,24 +24,29 @@ def test_the_story_told_in_star_order_and_cited():
     answer = told(STORY, 2)
     assert answer == ("A colleague wanted immediate retries. I owned the consumers. I replayed the last failover "
                       "with both designs. We shipped backoff and lost no events. [2]")
-    assert tells(answer, STORY, 2) and not tells(answer, STORY, 1)  # citing another document is not telling it
 
 
-def test_an_invented_story_is_replaced_by_the_candidates_own():
-    invented = "Once my manager and I argued about tabs and spaces, and I won [2]."
-    replaced = story_answer("Tell me about a time you disagreed with a teammate.", invented, contexts(NOTES, STORY))
-    assert replaced == told(STORY, 2) and story_source(replaced, contexts(NOTES, STORY)) == "doc1.md"
-    assert story_answer("Tell me about a time you disagreed with a teammate.", told(STORY, 2), contexts(NOTES, STORY)) is None
+def test_a_behavioural_question_gets_the_fitting_story_as_its_evidence():
+    found = story_evidence("Tell me about a time you disagreed with a teammate.", "Acme", contexts(NOTES, STORY))
+    source, units, answer = found
+    assert source == "doc1.md" and answer == told(STORY, 2)
+    assert [u.text for u in units] == ["A colleague wanted immediate retries.", "I owned the consumers.",
+                                       "I replayed the last failover with both designs.",
+                                       "We shipped backoff and lost no events."]
+    assert all(u.mine and u.doc == 2 for u in units)
 
 
 def test_no_fitting_story_says_which_kind_would_answer():
-    answer = story_answer("Tell me about a time you failed.", "I failed at Google once [1].", contexts(STORY))
+    source, units, answer = story_evidence("Tell me about a time you failed.", "Acme", contexts(STORY))
+    assert source == "none" and units == []
     assert answer.startswith("I don't have a story written down for that yet. I would tell you about a time I failed")
-    assert story_source(answer, contexts(STORY)) == "none"
     # no documents of the candidate's at all: the same, never an invented story
-    assert story_answer("Give an example of a deadline you missed.", "Sure! At Acme...", []).startswith("I don't have")
-    # a question that asks for an opinion, not a story, keeps the model's answer
-    assert story_answer("What are you hoping to learn in your next position?", "Go.", contexts(STORY)) is None
+    assert story_evidence("Give an example of a deadline you missed.", "Acme", [])[2].startswith("I don't have")
+    # a company's document is never told as the candidate's story
+    assert story_evidence("Tell me about a time you disagreed with a teammate.", "Acme",
+                          contexts(STORY, mine=False))[0] == "none"
+    # a question that asks for an opinion, not a story, is answered like any other
+    assert story_evidence("What are you hoping to learn in your next position?", "Acme", contexts(STORY)) is None
 
 
 def test_kind_of_story_is_in_the_candidates_words():

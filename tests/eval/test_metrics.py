@@ -77,3 +77,18 @@ def test_hallucinated_number_rate_against_question_and_contexts():
     assert metrics.hallucinated_number_rate("1. 30 days\n2. 30 days again", question, docs) == 1.0
     assert metrics.hallucinated_number_rate("A generous amount of leave [1].", question, docs) is None
     assert metrics.hallucinated_number_rate("", question, []) is None
+
+
+def test_evidence_recall_is_the_share_of_the_references_content_words_held():
+    reference = "Every employee gets 27 days of paid leave a year."
+    assert metrics.evidence_recall("I get 27 days of paid leave a year [1].", reference) == pytest.approx(5 / 8)
+    assert metrics.evidence_recall("I get a laptop.", reference) == 0.0
+    assert metrics.evidence_recall("anything", None) is None
+    assert metrics.evidence_recall("I get 27 days of paid leave a year.", reference) >= metrics.HOLDS
+
+
+def test_key_facts_are_all_present_or_the_answer_misses():
+    facts = ["27 days", "Humi"]
+    assert metrics.key_facts_present("I'd book my **27 days** in humi.", facts) == 1.0  # case and emphasis aside
+    assert metrics.key_facts_present("I'd book 27 days.", facts) == 0.0
+    assert metrics.key_facts_present("Anything.", None) is None and metrics.key_facts_present("x", []) is None

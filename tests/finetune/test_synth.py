@@ -10,7 +10,6 @@ kill); limits, resuming and the leakage guard are also exercised, fast, through 
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import socket
@@ -25,7 +24,7 @@ import pytest
 
 from memo.core.demo import DEMO_COMPANY
 from memo.finetune import gates
-from memo.finetune.voice import to_candidate
+from memo.core.voice import in_candidate_voice
 from memo.llm.prompt import ANSWER_MARK, QUOTE_BEGIN, QUOTE_END, split_answer
 from tests.conftest import JsonHandler, local_chunks
 from tests.conftest import clean_env as conftest_env
@@ -147,7 +146,7 @@ def test_local_model_writes_raft_records_through_the_gates(local_run, chunk_text
         assert len(record["distractor_ids"]) == 3 + (not record["oracle_in_context"])
         if record["kind"] == "company":  # memo states the quoted fact in the candidate's voice
             assert record["answer_from"] == "quote"
-            body = to_candidate(record["quotes"][0]).rstrip(".")
+            body = in_candidate_voice(record["quotes"][0]).rstrip(".")
             assert body[1:] in record["answer"] and "As I understand it from" not in record["answer"]
     for rejected in (a for a in attempts if a["status"] == "rejected"):
         assert rejected["reason"] and "record" not in rejected

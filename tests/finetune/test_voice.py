@@ -2,12 +2,12 @@
 
 import random
 
+from memo.core.voice import in_candidate_voice as to_candidate
 from memo.finetune.voice import (
     HONEST,
     OPENINGS,
     candidate_answer,
     honest_answer,
-    to_candidate,
 )
 
 
@@ -19,7 +19,7 @@ def test_the_company_speaking_becomes_the_candidate_speaking_to_the_interviewer(
     assert to_candidate("We're remote-first; the weekly sync is ours to run.") == \
         "You're remote-first; the weekly sync is yours to run."
     assert to_candidate("Western offices answer weekly.") == "Western offices answer weekly."  # words, not letters
-    assert to_candidate("We vest if you move out of the US.") == "You vest if you move out of the US."
+    assert to_candidate("We vest if you move out of the US.") == "You vest if I move out of the US."
 
 
 def test_the_answer_states_the_fact_after_a_varied_opening_and_keeps_every_figure():

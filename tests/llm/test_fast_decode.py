@@ -109,23 +109,24 @@ def test_supported_only_where_it_is_exact():
 
 
 def test_reader_answers_equal_the_transformers_path(demo_home, smollm2_dir, monkeypatch):
-    """The default `memo ask` path (SmolLM2 + the shipped reader, loop guard and quote copy on):
-    the fast answer is the reference answer, token for token, and streams the same text."""
-    from memo.answering.ask import Answerer, resolve_mode
+    """`memo ask --adapter @reader` (SmolLM2 + the shipped reader, loop guard and quote copy on,
+    phrasing the selected evidence): the fast answer is the reference answer, token for token,
+    and streams the same text."""
+    from memo.answering.ask import Answerer
     from memo.core.config import load_settings
-    from memo.llm.adapter import resolve_adapter
+    from memo.llm.adapter import READER_NAME, resolve_adapter
     from memo.llm.generator import Decoding
 
     monkeypatch.setenv("MEMO_HOME", str(demo_home))
     monkeypatch.setenv("MEMO_MODEL_LLM", str(smollm2_dir))
     settings = load_settings()
-    mode, adapter = resolve_mode(settings, "auto", None, None)
-    answerer = Answerer(settings, adapter=resolve_adapter(adapter))
-    generator = answerer.generator_for(mode)
+    answerer = Answerer(settings, adapter=resolve_adapter(READER_NAME))
+    generator = answerer.generator_for("hybrid")
     decoding = Decoding.from_config(settings.generation)
     for question in ["How many days of paid leave does Tidewell offer?",
                      "How long does the hiring process usually take?"]:
-        messages, _ = answerer.prepare(question, "Tidewell", None, mode)
+        messages = answerer.prepare(question, "Tidewell", None, "hybrid").messages
+        assert messages is not None
         streamed: list[str] = []
         generator.fast_decode = True
         fast = generator.generate(messages, decoding, streamed.append)

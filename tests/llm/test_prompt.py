@@ -129,33 +129,11 @@ def test_documents_cannot_forge_raft_markers():
 
 
 def test_stray_quote_markers_are_taken_out_of_the_final_answer():
-    from memo.llm.prompt import split_answer
-
     text = "Document [1] says ##begin_quote##x##end_quote##.\n<ANSWER>: People questions: ##begin_ quote##;##end_quote##."
     assert split_answer(text) == ("Document [1] says ##begin_quote##x##end_quote##.", "People questions: ; .")
     assert split_answer("<ANSWER>: You offer 27 days [1].") == ("", "You offer 27 days [1].")
     assert split_answer("  plain answer\n") == ("", "plain answer")
-
-
-def test_an_answer_that_only_quoted_is_the_quote_in_the_candidates_words():
-    quoted = "Document [4] says ##begin_quote##We offer health cover from your first paycheck.##end_quote##."
-    assert split_answer(quoted) == (quoted, "You offer health cover from your first paycheck.")
-    cut_off = "Document [1] says ##begin_quote##Our teams plan it##end_quote##.\nDocument [2] says ##begin_quote##We close"
-    assert split_answer(cut_off)[1] == "Your teams plan it You close"
-    said_more = "Document [1] says ##begin_quote##Leave is 27 days.##end_quote##. So I would get 27 days."
-    assert split_answer(said_more) == (said_more, "So I would get 27 days.")
-
-
-
-def test_a_final_answer_that_echoes_the_question_gives_way_to_the_evidence():
-    question = "Does it matter when I choose to exercise my options?"
-    text = ("Document [4] says ##begin_quote##Timing our exercises can have tax implications.##end_quote##.\n"
-            "<ANSWER>: It does matter when I choose to exercise my options.")
-    assert split_answer(text, question)[1] == "Timing your exercises can have tax implications."
-    answered = text.replace("It does matter when", "Yes: timing matters, as")
-    assert split_answer(answered, question)[1] == "Yes: timing matters, as I choose to exercise my options."
-    assert split_answer(text)[1] == "It does matter when I choose to exercise my options."  # no question given
-
+    assert split_answer("<ANSWER>: Yes: ###ndquote##")[1] == "Yes:"
 
 
 def test_an_answer_marker_without_brackets_still_marks_the_answer():
@@ -165,45 +143,13 @@ def test_an_answer_marker_without_brackets_still_marks_the_answer():
     assert split_answer("The ANSWER: is inside a line.")[1] == "The ANSWER: is inside a line."
 
 
-
-def test_the_evidence_drops_the_question_an_faq_quote_starts_with():
-    question = "If I leave, does my equity stop vesting when I give notice?"
-    text = ("Document [4] says ##begin_quote##If I leave, does my equity stop vesting when I give notice?\n\n"
-            "On your last day.##end_quote##.\n<ANSWER>: Document [4] states that if I leave, does my equity stop vesting when I give notice? [4]")
-    assert split_answer(text, question)[1] == "On your last day."
-
-
-def test_a_final_answer_does_not_ask_the_question_back():
-    question = "If I am leaving, does my equity stop vesting when I give notice, or on my last day?"
-    text = ("Document [4] says ##begin_quote##On your last day.##end_quote##.\n"
-            "<ANSWER>: If I am leaving, does my equity stop vesting when I give notice, or on my last day? On your last day.")
-    assert split_answer(text, question)[1] == "On your last day."  # a statement in its words still answers
-    only_asked = text.replace(" On your last day.", "")
-    assert split_answer(only_asked, question)[1] == "On your last day."  # nothing left: the evidence
-    unmarked = "If I am leaving, does my equity stop vesting when I give notice, or on my last day? No, it goes on."
-    assert split_answer(unmarked, question)[1] == "No, it goes on."
-    asks_more = "<ANSWER>: You keep vesting. Does that answer your question?"
-    assert split_answer(asks_more, question)[1] == "You keep vesting. Does that answer your question?"
-
-
-def test_half_written_markers_and_doubled_stops_are_cleaned():
-    assert split_answer("<ANSWER>: Yes: ###ndquote##")[1] == "Yes:"
-    assert split_answer("<ANSWER>: Email legal, depending on your question. .")[1] == "Email legal, depending on your question."
-
-
-def test_a_final_answer_that_only_asks_back_gives_way_to_the_evidence():
-    question = "Which game did the studio put out without a publisher, and how did it do?"
-    text = ("Document [3] says ##begin_quote##Tern Hollow, our first self-published game, sold 40,000 copies.##end_quote##.\n"
-            "<ANSWER>: The studio put out without a publisher, and how did it do? [3]")
-    assert split_answer(text, question)[1] == "Tern Hollow, your first self-published game, sold 40,000 copies."
-
-
-def test_the_final_answer_states_the_fact_not_what_a_document_says():
-    cases = {"<ANSWER>: The document I've read says that you get 27 days [1].": "You get 27 days [1].",
-             "<ANSWER>: Document [4] states that the plan covers dental.": "The plan covers dental.",
-             "<ANSWER>: According to the documents, you get 27 days.": "You get 27 days.",
-             "<ANSWER>: From the document I read, leave is 27 days.": "Leave is 27 days.",
-             "<ANSWER>: The document says": "The document says",  # nothing after it: left alone
-             "<ANSWER>: Documents matter to us.": "Documents matter to us."}
-    for text, final in cases.items():
-        assert split_answer(text)[1] == final
+def test_the_final_answer_is_never_rewritten():
+    # What a model says about the documents is checked against the evidence (memo.answering.compose),
+    # not patched: a reader's framing, a question asked back or a bare quote stay as written.
+    for final in ("The document I've read says that you get 27 days [1].",
+                  "If I leave, does my equity stop vesting when I give notice? [4]",
+                  "Email legal, depending on your question. ."):
+        assert split_answer(f"Document [1] says {QUOTE_BEGIN}On your last day.{QUOTE_END}.\n{ANSWER_MARK} {final}")[1] \
+            == final
+    quoted = f"Document [4] says {QUOTE_BEGIN}We offer health cover.{QUOTE_END}."
+    assert split_answer(quoted) == ("", "Document [4] says We offer health cover. .")

@@ -44,6 +44,14 @@ def test_questions_mix_the_kinds_and_carry_their_passages(home):
     assert all(q["passages"] and all(p["text"] for p in q["passages"]) for q in questions)
     incident = next(q for q in questions if q["origin"] == "behavioural")
     assert incident["question"] == "Tell me about a time you handled a production incident."  # the posting's on-call
+    # memo's own answer to each, by `memo ask`'s default path: the evidence said, or the candidate's story
+    assert all(q["answer"] for q in questions)
+    company_facts = [q for q in questions if q["origin"] == "company"]
+    assert company_facts and all(q["answer_sources"] for q in company_facts)  # a fact names its documents
+    listed = memo_cli(home, "questions", "--company", DEMO_COMPANY, "--role", ROLE, "-n", "2")
+    assert listed.stdout.count("memo's answer:") == 2
+    bare = run_json(home, "questions", "--company", DEMO_COMPANY, "-n", "2", "--no-answers")
+    assert [q["answer"] for q in bare] == ["", ""]
 
 
 def test_a_scripted_session_is_scored_saved_and_plotted(home, tmp_path):
@@ -59,6 +67,11 @@ def test_a_scripted_session_is_scored_saved_and_plotted(home, tmp_path):
     saved = (home / "practice" / "me" / "history.jsonl").read_text().splitlines()
     assert [json.loads(line)["question"] for line in saved[-3:]] == [r["question"] for r in records]
 
+    scripted = memo_cli(home, "practice", "--company", DEMO_COMPANY, "--role", ROLE, "-n", "2", "--answers",
+                        str(answers), "--no-model-answers")
+    first, second = (scripted.stdout.index(f"[{n}] ({r['category']}) {r['question']}") for n, r in
+                     enumerate(records[:2], start=1))  # each question printed before its score
+    assert first < scripted.stdout.index("score ") < second
     [one] = run_json(home, "practice", "--company", DEMO_COMPANY, "--role", ROLE, "-n", "1", "--answers", str(answers))
     assert one["model_answer"] and one["sources"] and one["session"] != records[0]["session"]
     history = run_json(home, "practice", "--history")

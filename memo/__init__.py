@@ -10,8 +10,9 @@ on a violation or a cycle).
 2. `llm`        chat templates, prompts, model and adapter loading, the local batched generator,
                 the one OpenAI-compatible client
 3. `ingestion`  files -> documents -> chunks -> embeddings -> Chroma
-4. `retrieval`  hybrid dense + BM25 search, context packing
-5. `answering`  `memo ask`: retrieve, pack, prompt, generate, cite
+4. `retrieval`  hybrid dense + BM25 search, the optional reranker
+5. `answering`  `memo ask`: retrieve, select the evidence, say it in the candidate's voice (a model's
+                phrasing checked), cite
 6. `finetune`   `memo synth` (RAFT data) and `memo train` (LoRA)
 7. `serving`    the vLLM launcher and `memo doctor`'s adapter checks
 8. `eval`       `memo bench`

@@ -1,1 +1,1 @@
-"""`memo ask`: retrieve, pack the context window, prompt, generate, and check the citations."""
+"""`memo ask`: retrieve, select the evidence, say it in the candidate's voice, cite it."""

@@ -71,13 +71,9 @@ class IndexConfig:
 @dataclass
 class RetrievalConfig:
     k: int = 5  # hits shown by `memo search`
-    # Best hits `memo ask` offers the packer, which keeps those that fit the window. A 135M model
-    # answers better from a few focused chunks than from a full window of loosely related ones.
+    # Passages `memo questions` and a practice session show per question (`memo ask` reads
+    # `evidence.hits`): a few focused chunks, not a window of loosely related ones.
     pack_candidates: int = 4
-    # With an adapter (RAFT reader), show the best hit last, next to the question: the 135M reader
-    # quoted the last document shown for 27 of 42 quotes while the evidence ranked first. The base
-    # model (rag) keeps rank order: best-last cost it ROUGE-L on paraphrased questions.
-    best_last: bool = True
     candidates: int = 40  # depth of each ranked list (dense, BM25) before fusion
     # Reciprocal-rank fusion: each list adds weight / (rrf_k + rank). k 10 (Cormack et al. use 60)
     # had the best sum of MRR and "answer chunk packed" over six dev sets; with heading-aware
@@ -130,13 +126,15 @@ class EvidenceConfig:
     # this many hits are scored, more than a prompt could hold (4 packed chunks held the evidence for
     # 31 of 34 questions of an unseen handbook; 12 leave room for a paraphrased question).
     hits: int = 12
-    # "" = the untrained MiniLM cosine baseline; else a folder of `scripts/train_selector.sh`
-    # (a cross-encoder), or @selector for the one memo ships when it has one
+    # "" = the untrained MiniLM cosine baseline; else a folder of `scripts/train_selector.sh` (a
+    # cross-encoder: it lost to the baseline on every held-out set, benchmarks/README.md)
     selector: str = ""
-    threshold: float = 0.0  # a unit scoring below this is no evidence; 0 = the selector's calibrated one
-    max_units: int = 3  # sentences an answer states: the best and up to two within reach of it
-    margin: float = 0.1  # how far below the best unit another may score and still be said
-    max_words: int = 90  # about 35 seconds spoken
+    threshold: float = 0.0  # a unit scoring below this is no evidence; 0 = the selector's own
+    # Chosen together on the team's selector sets (benchmarks/eval_evidence.py): 4 sentences held
+    # every key fact for 0.66 of the questions at ~55 words, 3 for 0.57, 5 for 0.71 at ~65 words.
+    max_units: int = 4  # sentences an answer states: the best and up to three within reach of it
+    margin: float = 0.3  # how far below the best unit another may score and still be said
+    max_words: int = 100  # about 40 seconds spoken
 
 
 @dataclass

@@ -1,1 +1,1 @@
-"""Retrieval: hybrid dense + BM25 search filtered by company and role, and context-window packing."""
+"""Retrieval: hybrid dense + BM25 search filtered by company and role, and the optional reranker."""

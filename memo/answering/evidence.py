@@ -19,6 +19,7 @@ from memo.core.text import content_words, split_sentences
 
 _ITEM = re.compile(r"^\s*(?:[-*+•]|\d{1,2}[.)])\s+")
 _EMPHASIS = re.compile(r"(\*\*|__|`)")
+_SEPARATOR = re.compile(r"^:?-{2,}:?$")  # a Markdown table's header separator cell
 _LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
 # A sentence that carries on from the one before it and means little without it.
 _CONTINUES = re.compile(r"^(?:this|that|these|those|it|they|so|then|otherwise|however|but|also|if so|"
@@ -65,23 +66,46 @@ def split_trail(text: str) -> tuple[list[str], str]:
     return trail, "\n".join(lines)
 
 
+def _cells(line: str) -> list[str]:
+    """The cells of a Markdown table row ("\\|" inside a cell is a literal bar)."""
+    return [clean(c.replace("\0", "|")) for c in line.replace("\\|", "\0").strip().strip("|").split("|")]
+
+
+def _table_row(line: str, header: list[str] | None) -> tuple[str | None, list[str] | None]:
+    """(the row as a sentence, the table's header) for a table line: "Game: Tidewright; Year:
+    2020; ..." under its header; None for the header and the separator rows."""
+    cells = _cells(line)
+    if all(_SEPARATOR.match(c) for c in cells):
+        return None, header
+    if header is None:
+        return None, cells
+    return "; ".join(f"{h}: {c}" if h else c for h, c in zip(header, cells) if c) + ".", header
+
+
+def _pieces(line: str, header: list[str] | None) -> tuple[list[str], bool, list[str] | None]:
+    """(the units of one body line, whether it is a list item, the current table's header)."""
+    if line.lstrip().startswith("|"):
+        row, header = _table_row(line, header)
+        return ([row] if row else []), False, header
+    if _ITEM.match(line):
+        return [clean(_ITEM.sub("", line))], True, None
+    return [clean(s) for s in split_sentences(line)], False, None
+
+
 def units_of(hits: Sequence) -> list[Unit]:
-    """Every sentence and list item of `hits` (objects with text, source and section), in order,
-    the first copy of a repeated sentence kept (chunks overlap by a sentence)."""
+    """Every sentence, list item and table row of `hits` (objects with text, source and section),
+    in order, the first copy of a repeated sentence kept (chunks overlap by a sentence). A list
+    item keeps the line that introduces its list, across a blank line."""
     out: list[Unit] = []
     seen: set[str] = set()
     for doc, hit in enumerate(hits, start=1):
         trail, body = split_trail(hit.text)
         section = " > ".join(trail) or getattr(hit, "section", "")
-        lead = ""
+        lead, header = "", None
         for line in body.split("\n"):
             if not line.strip():
-                lead = ""
                 continue
-            item = bool(_ITEM.match(line))
-            if not item:
-                lead = ""
-            pieces = [clean(_ITEM.sub("", line))] if item else [clean(s) for s in split_sentences(line)]
+            pieces, item, header = _pieces(line, header)
             for piece in pieces:
                 key = piece.lower()
                 if len(content_words(piece)) < 2 or key in seen or _ABOUT_THE_PAGE.match(piece):
@@ -89,8 +113,8 @@ def units_of(hits: Sequence) -> list[Unit]:
                 seen.add(key)
                 out.append(Unit(piece, doc, hit.source, section, len(out), lead if item else "",
                                 mine=getattr(hit, "kind", "") == "candidate"))
-            if not item and line.rstrip().endswith(":"):
-                lead = clean(line)
+            if not item:
+                lead = pieces[-1] if pieces and line.rstrip().endswith(":") else ""
     return out
 
 
@@ -160,10 +184,10 @@ def _with_continuation(unit: Unit, units: Sequence[Unit]) -> list[Unit]:
     if unit.text.endswith(":"):
         return [unit] + [u for u in after if u.lead == unit.text][:SHORT_LIST]
     if unit.lead:  # an item of a short list is said with its lead-in and the other items
-        lead = [u for u in units if u.doc == unit.doc and u.text == unit.lead and u.order < unit.order]
+        lead = [u for u in units if u.doc == unit.doc and u.text == unit.lead and u.order < unit.order][-1:]
         siblings = [u for u in units if u.doc == unit.doc and u.lead == unit.lead and
-                    (not lead or u.order > lead[-1].order)]
-        return lead[-1:] + siblings if lead and len(siblings) <= SHORT_LIST else [unit]
+                    (not lead or u.order > lead[0].order)]
+        return lead + siblings if len(siblings) <= SHORT_LIST else [unit]
     if after and not after[0].lead and not unit.lead and _CONTINUES.match(after[0].text):
         return [unit, after[0]]
     return [unit]

@@ -11,15 +11,19 @@ from memo.core.errors import MemoError
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    """Compare base, rag, ft and hybrid answering (and RAFT's dsf, dsf+rag) on the same questions.
+    """Compare extractive, base, rag, ft and hybrid answering (and RAFT's dsf, dsf+rag) on the same questions.
 
     EVAL.jsonl files are in the ../shared/qa format (question, reference_answer, company, role,
-    evidence: a path matched to the indexed documents by suffix); --demo uses the bundled Tidewell
-    questions. Arms: base (the model alone), rag (retrieval), ft (the --adapter alone) and hybrid
-    (adapter + retrieval), with the same prompts and decoding; dsf and dsf+rag answer with a
-    --dsf-adapter (`memo train --dsf`: the same data without documents), which makes RAFT's
-    five-row comparison: base, rag, dsf, dsf+rag, hybrid. Scores without a judge: ROUGE-L,
-    chrF, semantic similarity, and for rag/hybrid hit@k, MRR, ID-based context precision/recall and
+    evidence: a path matched to the indexed documents by suffix; optional key_facts: short strings
+    a correct answer must contain); --demo uses the bundled Tidewell questions. Arms: extractive
+    (the selected evidence said by rules, no model: `memo ask`'s default), base (the model alone),
+    rag (the base model phrases the same evidence, checked), ft (the --adapter alone) and hybrid
+    (the adapter phrases it, checked), with the same selection and decoding; dsf and dsf+rag answer
+    with a --dsf-adapter (`memo train --dsf`: the same data without documents), which makes RAFT's
+    five-row comparison: base, rag, dsf, dsf+rag, hybrid. Scores without a judge: the share of
+    questions with every key fact in the answer, evidence recall (the share of the reference's
+    content words the answer holds; "holds the evidence" at 0.5 or more), ROUGE-L, chrF, semantic
+    similarity, and for the retrieval arms hit@k, MRR, ID-based context precision/recall and
     citation validity; with --judge-endpoint/--judge-model (any OpenAI-compatible judge, key from
     MEMO_JUDGE_API_KEY or OPENAI_API_KEY) also faithfulness, relevancy, context precision/recall and
     factual correctness. Means with 95% bootstrap intervals, paired differences with win/tie/loss,
@@ -69,8 +73,8 @@ def add_bench_command(add: Adder) -> None:
                        "--candidate, also the questions about the demo candidate's experience)")
     add_reranker(bench)
     bench.add_argument("--out", required=True, metavar="DIR", help="report folder (a rerun resumes from it)")
-    bench.add_argument("--arms", default="base,rag,ft,hybrid", metavar="LIST",
-                       help="comma-separated subset of base,rag,ft,hybrid,dsf,dsf+rag (default: the first four)")
+    bench.add_argument("--arms", default="base,extractive,rag,ft,hybrid", metavar="LIST",
+                       help="comma-separated subset of base,extractive,rag,ft,hybrid,dsf,dsf+rag (default: the first five)")
     bench.add_argument("--adapter", metavar="DIR", help="LoRA adapter from `memo train` (for ft, hybrid); "
                        "with --endpoint, its served name")
     bench.add_argument("--dsf-adapter", metavar="DIR", help="adapter from `memo train --dsf` (for dsf, dsf+rag)")

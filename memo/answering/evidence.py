@@ -27,7 +27,7 @@ _CONTINUES = re.compile(r"^(?:this|that|these|those|it|they|so|then|otherwise|ho
 # A sentence about the page itself ("This page explains how we hire"): it answers no question.
 _ABOUT_THE_PAGE = re.compile(r"^(?:this|the following)\s+(?:page|document|doc|handbook|section|guide|article)\b",
                              re.IGNORECASE)
-MAX_UNITS = 4  # sentences an answer states (the [evidence] defaults: memo.core.config)
+MAX_UNITS = 5  # sentences an answer states (the [evidence] defaults: memo.core.config)
 MAX_WORDS = 100  # a spoken answer of about 40 seconds
 SHORT_LIST = 4  # items of a list said together: a longer list's items are selected one by one
 DUPLICATE = 0.7  # content-word Jaccard above which two units say the same thing

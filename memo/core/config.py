@@ -107,9 +107,6 @@ class GenerationConfig:
     # copying from the context. 0 = off.
     loop_ngram: int = 4
     stop_after_answer: bool = True  # a line break after "<ANSWER>:" ends the answer
-    # Inside ##begin_quote## ... ##end_quote## only text of the documents may be written
-    # (memo.llm.quote_copy): the reader's made-up quotes were 41 of 71 before.
-    copy_quotes: bool = True
     context_length: int = 0  # 0 = the profile's
     # One greedy answer decodes through memo.llm.fast_decode (numpy, 2.7x transformers' tokens/s
     # on a 2-core CPU; benchmarks/bench_decode.py); false = transformers' generate, the reference.
@@ -130,9 +127,9 @@ class EvidenceConfig:
     # cross-encoder: it lost to the baseline on every held-out set, benchmarks/README.md)
     selector: str = ""
     threshold: float = 0.0  # a unit scoring below this is no evidence; 0 = the selector's own
-    # Chosen together on the team's selector sets (benchmarks/eval_evidence.py): 4 sentences held
-    # every key fact for 0.66 of the questions at ~55 words, 3 for 0.57, 5 for 0.71 at ~65 words.
-    max_units: int = 4  # sentences an answer states: the best and up to three within reach of it
+    # Chosen together on the team's selector sets (benchmarks/eval_evidence.py): 5 sentences held
+    # every key fact for 0.71 of the questions at ~65 words (~30 s spoken), 4 for 0.66, 3 for 0.57.
+    max_units: int = 5  # sentences an answer states: the best and up to four within reach of it
     margin: float = 0.3  # how far below the best unit another may score and still be said
     max_words: int = 100  # about 40 seconds spoken
 

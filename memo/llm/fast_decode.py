@@ -10,7 +10,7 @@ every layer's keys each step (22% of a step), so SmolLM2-135M decoded at ~12 tok
 Exactness: the same operations in the same float32 as transformers' eager LLaMA, but summed in
 another order, so a greedy answer can leave the reference path where two tokens nearly tie; the
 benchmark reports the agreement, and `LocalGenerator` uses this path only for greedy decoding.
-Repetition penalty and memo's logits processors (loop guard, quote copy) run unchanged on views of
+Repetition penalty and memo's logits processors (the loop guard) run unchanged on views of
 the numpy logits.
 """
 

@@ -24,7 +24,6 @@ from memo.llm.loop_guard import LoopGuard
 from memo.llm.derive import resolve
 from memo.llm.models import LoadedLLM, fast_bf16, inference_tokenizer, load_llm, pick_device
 from memo.llm.prompt import encode, end_of_turn, render
-from memo.llm.quote_copy import QuoteCopy
 
 
 @dataclass(frozen=True)
@@ -37,12 +36,11 @@ class Decoding:
     repetition_penalty: float
     loop_ngram: int = 0  # memo.llm.loop_guard; 0 = off
     stop_after_answer: bool = False
-    copy_quotes: bool = False  # memo.llm.quote_copy
 
     @classmethod
     def from_config(cls, cfg: GenerationConfig) -> Decoding:
         return cls(cfg.max_new_tokens, cfg.temperature, cfg.top_p, cfg.repetition_penalty,
-                   cfg.loop_ngram, cfg.stop_after_answer, cfg.copy_quotes)
+                   cfg.loop_ngram, cfg.stop_after_answer)
 
     def generate_kwargs(self) -> dict:
         sampling = self.temperature > 0
@@ -208,8 +206,6 @@ def _guard(tokenizer, width: int, decoding: Decoding, template: str):
     if decoding.loop_ngram or decoding.stop_after_answer:
         processors.append(LoopGuard(tokenizer, width, decoding.loop_ngram, _stop_ids(tokenizer, template),
                                     decoding.stop_after_answer))
-    if decoding.copy_quotes:
-        processors.append(QuoteCopy(tokenizer, width))
     return processors
 
 

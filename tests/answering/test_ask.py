@@ -53,6 +53,7 @@ def test_the_default_answer_states_the_selected_evidence_and_shows_it(demo, run_
     assert answer["mode"] == "extractive" and answer["composer"] == "rules"
     assert "27 days of paid leave" in answer["answer"]
     evidence = answer["evidence"]
+    assert any("27 days of paid leave" in e["text"] for e in evidence)  # it states what it selected
     assert evidence and {"text", "n", "source", "section", "score"} <= evidence[0].keys()
     assert evidence[0]["source"] == "benefits.md"
     assert answer["contexts"][evidence[0]["n"] - 1]["source"] == "benefits.md"  # numbered as the contexts are
@@ -60,7 +61,7 @@ def test_the_default_answer_states_the_selected_evidence_and_shows_it(demo, run_
 
 
 def test_a_question_the_documents_do_not_cover_is_answered_honestly(demo, run_memo):
-    done = run_memo("ask", "What is the salary of the CEO's personal chef?", "--company", "Tidewell", "--json")
+    done = run_memo("ask", "What is the dress code at the Tokyo office?", "--company", "Tidewell", "--json")
     assert done.returncode == 0, done.stderr
     answer = json.loads(done.stdout)
     assert answer["evidence"] == [] and answer["citations"] == []

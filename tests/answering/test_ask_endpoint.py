@@ -26,11 +26,10 @@ def ask(run_memo, *args: str, key: str | None = KEY):
 
 def test_endpoint_answer_equals_the_in_process_answer(demo, run_memo, server):  # noqa: F811
     url, state = server
-    # an endpoint runs its own decoding: memo's loop guard and quote copying are in-process only, off here
+    # an endpoint runs its own decoding: memo's loop guard is in-process only, off here
     # for the comparison (the prompt and the sent settings are what must match)
     local = run_memo("ask", QUESTION, "--company", DEMO_COMPANY, "--mode", "rag", "--json",
-                     env={"MEMO_GENERATION_LOOP_NGRAM": "0", "MEMO_GENERATION_STOP_AFTER_ANSWER": "false",
-                         "MEMO_GENERATION_COPY_QUOTES": "false"})
+                     env={"MEMO_GENERATION_LOOP_NGRAM": "0", "MEMO_GENERATION_STOP_AFTER_ANSWER": "false"})
     remote = ask(run_memo, "--endpoint", url, "--json")
     assert local.returncode == 0 and remote.returncode == 0, remote.stderr
     a, b = json.loads(local.stdout), json.loads(remote.stdout)

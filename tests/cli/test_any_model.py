@@ -101,10 +101,14 @@ def test_ask_answers_in_every_mode(family, trained, mode):
 
 
 def test_ask_sends_exactly_the_prompt_tokens_training_used(family, trained, monkeypatch, tmp_path):
-    """The retrieved demo contexts in a training record give exactly the ids `memo ask` decodes from."""
+    """Whatever the family, what `memo ask` decodes from is the phrasing prompt of the selected
+    evidence rendered with the adapter's own saved template, and a training record renders its
+    prompt with that same template: exactly the same ids."""
     import memo.llm.generator as generator_module
     from memo.answering.ask import Answerer
+    from memo.core.voice import in_candidate_voice
     from memo.llm.adapter import read_adapter
+    from memo.llm.prompt import encode, phrasing_messages, render
 
     fam, model, home = family
     isolate(monkeypatch, home)
@@ -118,18 +122,21 @@ def test_ask_sends_exactly_the_prompt_tokens_training_used(family, trained, monk
                         raising=False)
     monkeypatch.setattr(generator_module, "greedy", lambda fast, ids, *a: sent.append(list(ids)) or real_greedy(fast, ids, *a))
     answer = answerer.ask(QUESTION, DEMO_COMPANY, None, "hybrid")
-    assert len(sent) == 1 and answer.contexts
+    assert len(sent) == 1 and answer.evidence
+    template = (trained[2] / "chat_template.jinja").read_text()
+    assert read_adapter(trained[2])["profile"] == f"derived:{model.name}"
+    tokenizer = generator.llm.tokenizer
+    notes = [e["text"] if e["mine"] else in_candidate_voice(e["text"]) for e in answer.evidence]
+    assert encode(tokenizer, render(tokenizer, template, phrasing_messages(QUESTION, DEMO_COMPANY, None, notes))) == sent[0]
 
     passages = [Passage(str(i), c["source"], c["section"], c["text"]) for i, c in enumerate(answer.contexts)]
     row = attach_contexts(QUESTION, "27 days a year.", passages, DEMO_COMPANY, None, [(1, "27 days")])
     data = tmp_path / "train.jsonl"
     data.write_text(json.dumps(row) + "\n", encoding="utf-8")
-    template = (trained[2] / "chat_template.jinja").read_text()
-    assert read_adapter(trained[2])["profile"] == f"derived:{model.name}"
-    [example] = load_dataset(data, generator.llm.tokenizer, template, 8192, "drop").examples
+    [example] = load_dataset(data, tokenizer, template, 8192, "drop").examples
     prompt_len = example.labels.count(IGNORE)
-    assert example.ids[:prompt_len] == sent[0]
-    turn_end = generator.llm.tokenizer.convert_tokens_to_ids(fam.turn_end)
+    assert example.ids[:prompt_len] == encode(tokenizer, render(tokenizer, template, row["messages"][:-1]))
+    turn_end = tokenizer.convert_tokens_to_ids(fam.turn_end)
     assert example.ids[-1] == turn_end  # the answer is trained to end where generation stops
 
 

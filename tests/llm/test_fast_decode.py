@@ -109,7 +109,7 @@ def test_supported_only_where_it_is_exact():
 
 
 def test_reader_answers_equal_the_transformers_path(demo_home, smollm2_dir, monkeypatch):
-    """`memo ask --adapter @reader` (SmolLM2 + the shipped reader, loop guard and quote copy on,
+    """`memo ask --adapter @reader` (SmolLM2 + the shipped reader, loop guard on,
     phrasing the selected evidence): the fast answer is the reference answer, token for token,
     and streams the same text."""
     from memo.answering.ask import Answerer

@@ -59,9 +59,8 @@ def test_memo_serve_runs_vllm_with_the_adapter_and_ask_uses_it(demo_home, smollm
         local = subprocess.run([sys.executable, "-m", "memo", "ask", QUESTION, "--company", DEMO_COMPANY,
                                 "--mode", "rag", "--json"], capture_output=True, text=True,
                                env={**env, "MEMO_VLLM_PYTHON": "", "MEMO_GENERATION_LOOP_NGRAM": "0",
-                                    "MEMO_GENERATION_STOP_AFTER_ANSWER": "false",
-                                    "MEMO_GENERATION_COPY_QUOTES": "false"}, timeout=300)
-        # fp32 greedy: the same text (memo's loop guard and quote copying are in-process only, so off here)
+                                    "MEMO_GENERATION_STOP_AFTER_ANSWER": "false"}, timeout=300)
+        # fp32 greedy: the same text (memo's loop guard is in-process only, so off here)
         assert json.loads(local.stdout)["answer"] == answers["rag"]
         bench = subprocess.run([sys.executable, "-m", "memo", "bench", "--demo", "--limit", "2", "--endpoint", url,
                                 "--out", str(tmp_path / "bench"), "--json"],

@@ -45,7 +45,7 @@ def test_memo_serve_runs_vllm_with_the_adapter_and_ask_uses_it(demo_home, smollm
         with urllib.request.urlopen(f"{url}/models", timeout=10) as reply:
             served = {m["id"]: m.get("parent") for m in json.load(reply)["data"]}
         assert served == {"memo-base": None, "interview": "memo-base"}
-        answers = {}
+        answers, replies = {}, {}
         for mode in ("base", "rag", "ft", "hybrid"):
             done = subprocess.run([sys.executable, "-m", "memo", "ask", QUESTION, "--company", DEMO_COMPANY,
                                    "--mode", mode, "--endpoint", url, "--json"],
@@ -53,9 +53,14 @@ def test_memo_serve_runs_vllm_with_the_adapter_and_ask_uses_it(demo_home, smollm
             assert done.returncode == 0, done.stderr
             answer = json.loads(done.stdout)
             assert answer["model"] == ("interview" if mode in ("ft", "hybrid") else "memo-base")
-            answers[mode] = answer["reasoning"] + answer["answer"]
+            answers[mode], replies[mode] = answer["reasoning"] + answer["answer"], answer
             assert answers[mode].strip()
-        assert answers["ft"] != answers["base"] and answers["hybrid"] != answers["rag"]
+        assert answers["ft"] != answers["base"]  # the adapter changes what the model writes
+        # rag and hybrid say the same selected sentences; the served model (base or adapter) was asked to
+        # phrase them, and its draft was either kept or refused by the check, never silently skipped
+        assert replies["hybrid"]["evidence"] == replies["rag"]["evidence"] != []
+        assert all(replies[m]["composer"] == "model" or replies[m]["composer"].startswith("rules (model refused")
+                   for m in ("rag", "hybrid")), {m: replies[m]["composer"] for m in ("rag", "hybrid")}
         local = subprocess.run([sys.executable, "-m", "memo", "ask", QUESTION, "--company", DEMO_COMPANY,
                                 "--mode", "rag", "--json"], capture_output=True, text=True,
                                env={**env, "MEMO_VLLM_PYTHON": "", "MEMO_GENERATION_LOOP_NGRAM": "0",
@@ -66,8 +71,8 @@ def test_memo_serve_runs_vllm_with_the_adapter_and_ask_uses_it(demo_home, smollm
                                 "--out", str(tmp_path / "bench"), "--json"],
                                capture_output=True, text=True, env=env, timeout=600)
         assert bench.returncode == 0, bench.stderr
-        summary = json.loads(bench.stdout)  # all four arms through vLLM, 8 concurrent requests
-        assert summary["arms"] == ["base", "rag", "ft", "hybrid"] and "rouge_l" in summary["table"]["hybrid"]
+        summary = json.loads(bench.stdout)  # the four model arms through vLLM (8 concurrent requests), and extractive
+        assert summary["arms"] == ["base", "extractive", "rag", "ft", "hybrid"] and "rouge_l" in summary["table"]["hybrid"]
     finally:
         server.send_signal(signal.SIGTERM)
         server.communicate(timeout=90)

@@ -343,3 +343,23 @@ def one_line_error(done: subprocess.CompletedProcess, *needles: str) -> str:
     for needle in needles:
         assert needle in lines[0], lines[0]
     return lines[0]
+
+
+NOTES_COMPANY = "Notesco"
+
+
+@pytest.fixture(scope="session")
+def notes_home(tmp_path_factory) -> Path:
+    """A home whose index holds 1,100 one-line notes of Notesco: past Chroma's HNSW sync threshold
+    (1,000 vectors), so its vector segment has a persisted graph in data_level0.bin (a smaller index
+    keeps every vector in Chroma's log and its graph files stay empty). About 15 s to build."""
+    root = tmp_path_factory.mktemp("notes")
+    words = "harbour ledger crane tide anchor signal rota review budget laptop travel leave pension".split()
+    files = {f"note{i:04d}.md": f"# Note {i}\n\nCrew {i} keeps the {words[i % 13]} {words[(i * 7) % 13]} "
+             f"{words[(i * 5) % 13]} list number {i}.\n" for i in range(1100)}
+    files["lighthouse.md"] = "# Lighthouse\n\nThe lighthouse keeper rings the copper bell at dawn.\n"
+    docs = write_files(root / "docs", files)
+    home = root / "home"
+    done = memo_cli(home, "index", str(docs), "--company", NOTES_COMPANY, "--json")
+    assert done.returncode == 0, done.stderr
+    return home

@@ -33,7 +33,8 @@ def cmd_index(args: argparse.Namespace) -> int:
     (--candidate NAME, default "me"), never into a company: `memo ask` then draws on them.
     """
     from memo.cli.render import print_index_report
-    from memo.ingestion.indexer import Target, index_corpus
+    from memo.ingestion.indexer import Target
+    from memo.serving.daemon_client import index
 
     paths = [Path(p) for p in args.paths]
     company = args.company
@@ -50,8 +51,8 @@ def cmd_index(args: argparse.Namespace) -> int:
     if not company:
         raise MemoError("--company is required: whose documents are these?")
     settings = settings_from(args, **{"index.chunk_tokens": args.chunk_tokens, "index.chroma_url": args.chroma_url})
-    report = index_corpus(settings, paths, Target(company, args.role, args.kind), prune_missing=args.prune,
-                          rebuild=args.rebuild, show_progress=show_progress(args))
+    report = index(settings, paths, Target(company, args.role, args.kind), prune_missing=args.prune,
+                   rebuild=args.rebuild, show_progress=show_progress(args))
     if args.json:
         print_json(report.as_dict())
     else:
@@ -67,9 +68,9 @@ def cmd_repair(args: argparse.Namespace) -> int:
     its company, role and kind, is then indexed again.
     """
     from memo.cli.render import print_index_report
-    from memo.ingestion.indexer import repair_index
+    from memo.serving.daemon_client import repair
 
-    reports = repair_index(settings_from(args), show_progress=show_progress(args))
+    reports = repair(settings_from(args), show_progress=show_progress(args))
     if args.json:
         print_json([report.as_dict() for report in reports])
     else:

@@ -128,14 +128,20 @@ def failing_as(what: str, hint: str, kind: type[MemoError] = LibraryError,
 def record_failure(exc: BaseException, command: list[str]) -> Path | None:
     """Append the traceback of an unexpected failure (secrets redacted) to MEMO_HOME/logs/errors.log;
     the log's path, or None when it cannot be written."""
+    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    return keep_in_log(f"memo {' '.join(command)}", text)
+
+
+def keep_in_log(title: str, text: str) -> Path | None:
+    """Append `text` under a stamped `title` (secrets redacted) to MEMO_HOME/logs/errors.log: the
+    place for what a user need not read but a bug report does. The log's path, or None."""
     home = Path(os.environ.get("MEMO_HOME") or Path.home() / ".memo").expanduser()
     log = home / "logs" / "errors.log"
     stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     try:
         log.parent.mkdir(parents=True, exist_ok=True)
         with open(log, "a", encoding="utf-8") as handle:
-            handle.write(redact(f"--- {stamp} memo {' '.join(command)}\n{text}\n"))
+            handle.write(redact(f"--- {stamp} {title}\n{text}\n"))
     except OSError:
         return None
     return log

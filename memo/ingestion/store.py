@@ -8,8 +8,11 @@ Layout under MEMO_HOME/indexes/NAME/:
     sources.json     what `memo index` was given (paths, company, role, kind): `memo repair` re-indexes it
     .lock            held by the one writer; the kernel releases it if the writer is killed
 
-A store that Chroma cannot open (a damaged database) is never deleted: `--rebuild` and `memo repair`
-move it to MEMO_HOME/indexes/.set-aside/ and start a new one.
+A damaged store is found before Chroma reads it (`store_check`: SQLite's own check, the HNSW
+files' structure), and again when a read fails; either way the command says so in one line, with
+whatever Chroma printed held back from the terminal (`held_stderr`) and kept in the error log. It
+is never deleted: `--rebuild` and `memo repair` move it to MEMO_HOME/indexes/.set-aside/ and start
+a new one.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ import fcntl
 import json
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,8 +31,10 @@ from urllib.parse import urlparse
 from memo.core import notices
 from memo.core.config import Settings
 from memo.core.durable import replacing, write_atomic
-from memo.core.errors import MemoError, NotIndexedError, failing_as
+from memo.core.errors import LibraryError, MemoError, NotIndexedError, failing_as, keep_in_log
+from memo.core.held_stderr import holding_stderr
 from memo.core.identity import CANDIDATE_MARK
+from memo.ingestion.store_check import store_problem
 
 MANIFEST_VERSION = 1
 # Collection metadata: the embedder, and the heading weight its vectors were built with
@@ -60,15 +67,47 @@ def chroma_client(settings: Settings, create: bool):
     path = settings.index_dir / "chroma"
     if not create and not path.is_dir():
         raise NotIndexedError(f"no index at {settings.index_dir}; run `memo index PATH --company NAME` first")
+    check_store(settings)
     with reading(settings):
         path.mkdir(parents=True, exist_ok=True)
         return chromadb.PersistentClient(path=str(path), settings=chroma_settings)
 
 
-def reading(settings: Settings):
-    """The one-line failure of a step that reads the index (Chroma's errors and panics included)."""
-    return failing_as(f"reading the index {settings.index_dir}",
-                      "run `memo repair` to set the damaged store aside and re-index its recorded sources")
+REPAIR_HINT = "run `memo repair` to set the damaged store aside and re-index its recorded sources"
+
+
+@contextmanager
+def reading(settings: Settings) -> Iterator[None]:
+    """A step that reads the index: whatever escapes it (Chroma's errors and panics) becomes one
+    line, naming the damage found at its root when the store is damaged; what Chroma printed is
+    held back from the terminal and kept in the error log."""
+    try:
+        with failing_as(f"reading the index {settings.index_dir}", REPAIR_HINT), holding_stderr() as held:
+            yield
+    except LibraryError as exc:
+        forget_clients()  # a client whose open failed stays cached half-made: the next open must start clean
+        if held.text:
+            keep_in_log(f"what Chroma printed while {exc}", held.text)
+        problem = None if settings.index.chroma_url else store_problem(settings.index_dir / "chroma", force=True)
+        if problem:
+            raise LibraryError(damaged(settings, problem)) from exc.__cause__
+        raise
+
+
+def damaged(settings: Settings, problem: str) -> str:
+    return f"reading the index {settings.index_dir} failed, its store is damaged: {problem}; {REPAIR_HINT}"
+
+
+def check_store(settings: Settings) -> None:
+    """Refuse a local store that is damaged before Chroma reads it (a damaged HNSW file crashes the
+    process inside Chroma; a database cut to nothing would be taken for a new, empty one)."""
+    chroma = settings.index_dir / "chroma"
+    problem = store_problem(chroma)
+    if problem is None and chroma.is_dir() and not (chroma / "chroma.sqlite3").exists() \
+            and (settings.index_dir / "manifest.json").is_file():
+        problem = "chroma.sqlite3 is missing"
+    if problem:
+        raise LibraryError(damaged(settings, problem))
 
 
 def forget_clients() -> None:

@@ -8,6 +8,9 @@ It listens on the home's Unix socket in a folder only its user may enter, answer
 a time, and exits after `daemon.idle_timeout` seconds without one, on `memo daemon stop`, or when
 a command runs other memo code (a `stale` reply; the command then starts a fresh process). An
 index is reopened when `memo index` has committed to it since (its manifest and docstore change).
+A store that fails a request (a damaged index) is let go at once, and `memo repair` and `memo
+index --rebuild` ask the process to let go of their index (`release`) before they start, so the
+next request opens the store as it is then, never a cached client of the broken one.
 Its log, with the traceback of anything unexpected, is MEMO_HOME/logs/daemon.log.
 """
 
@@ -28,7 +31,7 @@ from memo.answering.ask import GENERATING_MODES, Answerer, resolve_mode
 from memo.answering.selector import load_scorer
 from memo.core import notices
 from memo.core.config import Settings, settings_from_dict
-from memo.core.errors import PASS_THROUGH, MemoError, describe
+from memo.core.errors import PASS_THROUGH, LibraryError, MemoError, describe
 from memo.core.redaction import RedactingFormatter
 from memo.ingestion.store import forget_clients
 from memo.llm.adapter import resolve_adapter
@@ -37,6 +40,7 @@ from memo.retrieval.hybrid import HybridRetriever
 from memo.serving.daemon_client import code_stamp, socket_path
 
 LOG = logging.getLogger("memo.daemon")
+OPS = ("search", "ask", "status", "release", "stop")
 MAX_MODELS = 2  # models kept loaded (base + one adapter): a SmolLM2 is 0.65 GB mapped, 1.2 GB when transformers loads too
 
 
@@ -110,6 +114,16 @@ class Warm:
                 "selectors": [key[0] or f"{key[1]} cosine" for key in self.scorers],
                 "idle_timeout_s": settings.daemon.idle_timeout}
 
+    def release(self, settings: Settings, args: dict, send) -> None:
+        """Let go of this home's index (its store is being set aside or rebuilt)."""
+        self.forget(settings)
+
+    def forget(self, settings: Settings) -> None:
+        """Drop the opened index of `settings` and Chroma's cached clients with it."""
+        for key in [key for key in self.retrievers if key[0] == str(settings.index_dir)]:
+            del self.retrievers[key]
+        forget_clients()
+
     def stop(self, settings: Settings, args: dict, send) -> None:
         send({"event": "result", "value": None})
         raise Stop
@@ -153,8 +167,8 @@ def handle(warm: Warm, conn: socket.socket) -> None:
     if message.get("stamp") != warm.stamp:
         send({"event": "stale"})
         raise Stop
-    op = getattr(warm, message.get("op", ""), None) if message.get("op") in ("search", "ask", "status", "stop") else None
-    forward = _Forward(send)
+    op = getattr(warm, message.get("op", ""), None) if message.get("op") in OPS else None
+    forward, settings = _Forward(send), None
     notices.LOGGER.addHandler(forward)
     try:
         if op is None:
@@ -164,6 +178,8 @@ def handle(warm: Warm, conn: socket.socket) -> None:
         value = op(settings, {**message.get("args", {}), "stream": message.get("stream")}, send)
         send({"event": "result", "value": value})
     except MemoError as exc:
+        if isinstance(exc, LibraryError) and settings is not None:
+            warm.forget(settings)  # a damaged store (or a library failing on it) is not kept open
         send({"event": "error", "message": str(exc), "exit_code": exc.exit_code})
     except (Stop, BrokenPipeError, ConnectionResetError):
         raise

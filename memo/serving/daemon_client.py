@@ -6,7 +6,7 @@ Where it listens: a Unix socket in a folder only this user may enter (/tmp/memo-
 named after MEMO_HOME, so two homes (two test runs) never share a process and no other user can
 connect. The protocol is JSON lines over one connection per request:
 
-    -> {"stamp": ..., "op": "search"|"ask"|"status"|"stop", "settings": {...}, "args": {...}}
+    -> {"stamp": ..., "op": "search"|"ask"|"status"|"release"|"stop", "settings": {...}, "args": {...}}
     <- {"event": "text", "text": ...}             (ask, streamed as it decodes)
     <- {"event": "notice", "level": ..., "message": ...}
     <- {"event": "result", "value": ...}  or  {"event": "error", "message": ..., "exit_code": N}
@@ -34,6 +34,7 @@ from memo.core import notices
 from memo.core.config import Settings
 from memo.core.errors import MemoError
 from memo.core.limits import check_question
+from memo.ingestion.indexer import IndexReport, Target, index_corpus, repair_index
 from memo.retrieval import hybrid
 from memo.retrieval.hybrid import Hit
 
@@ -185,6 +186,33 @@ def stop(settings: Settings) -> bool:
         return False
     _wait_gone(settings.home)
     return True
+
+
+def release(settings: Settings) -> bool:
+    """Ask the warm process for this home to let go of the index of `settings` (it opens the store
+    afresh on its next request); False when none was running."""
+    try:
+        request(settings, "release", {}, start=False)
+    except DaemonUnavailable:
+        return False
+    return True
+
+
+def repair(settings: Settings, show_progress: bool = True) -> list[IndexReport]:
+    """`memo repair` (memo.ingestion.indexer.repair_index), once a warm process of this home has let
+    go of the store being set aside."""
+    release(settings)
+    return repair_index(settings, show_progress)
+
+
+def index(settings: Settings, paths: list[Path], target: Target, prune_missing: bool = False,
+          rebuild: bool = False, show_progress: bool = True) -> IndexReport:
+    """`memo index` (memo.ingestion.indexer.index_corpus); a rebuild first has a warm process of this
+    home let go of the store it replaces."""
+    if rebuild:
+        release(settings)
+    return index_corpus(settings, paths, target, prune_missing=prune_missing, rebuild=rebuild,
+                        show_progress=show_progress)
 
 
 def search(settings: Settings, query: str, company: str, role: str | None = None, k: int | None = None) -> list[Hit]:

@@ -3,7 +3,8 @@ the checks `memo serve` runs before launching vLLM, as a report.
 
 For each adapter: a LoRA adapter, rank within vLLM's limit, no modules_to_save, no trained
 embeddings or lm_head, no added tokens, trained on this base model, and the same chat template as
-in training; and whether a vLLM environment is there.
+in training; whether a vLLM environment is there; and whether the index's local store is whole
+(memo.ingestion.store_check, the check every command runs before opening it).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from dataclasses import dataclass, field
 
 from memo.core.config import Settings
 from memo.core.errors import MemoError
+from memo.ingestion.store import REPAIR_HINT
+from memo.ingestion.store_check import store_problem
 from memo.llm.derive import describe
 from memo.serving.adapter_checks import Check, plan_adapters
 from memo.serving.serve import find_vllm_python
@@ -40,4 +43,18 @@ def doctor(settings: Settings, specs: list[str], vllm_python: str | None = None)
         checks.append(Check("-", "vLLM environment", True, find_vllm_python(vllm_python)))
     except MemoError as exc:
         checks.append(Check("-", "vLLM environment", False, str(exc)))
+    checks.append(store_check(settings))
     return DoctorReport(plan.base, checks, describe(plan.profile, plan.base))
+
+
+def store_check(settings: Settings) -> Check:
+    """The index store's row: whole, damaged (with the way out), or not there yet."""
+    chroma = settings.index_dir / "chroma"
+    if settings.index.chroma_url:
+        return Check("-", "index store", True, f"on the Chroma server {settings.index.chroma_url} (not checked here)")
+    if not (chroma / "chroma.sqlite3").exists():
+        return Check("-", "index store", True, f"nothing indexed yet in {settings.index_dir}")
+    problem = store_problem(chroma, force=True)
+    if problem:
+        return Check("-", "index store", False, f"{settings.index_dir} is damaged: {problem}; {REPAIR_HINT}")
+    return Check("-", "index store", True, f"{settings.index_dir}: SQLite and the vector files are whole")

@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import COMPANY, emit, parse_args, percentile
+from common import COMPANY, emit, open_or_index, parse_args, percentile
 
 QUERIES = ["How many days of paid leave do I get?", "What is the on-call rotation like?",
            "How do I get my laptop and equipment?", "What does the hiring process look like?",
@@ -58,13 +58,7 @@ def cold_search(query: str, company: str, path: str) -> tuple[float, int]:
 
 def main() -> None:
     args = parse_args(__doc__, configure)
-    if args.home:
-        os.environ["MEMO_HOME"] = str(args.home.resolve())
-    else:
-        from memo.core.config import load_settings
-        from memo.ingestion.indexer import Target, index_corpus
-
-        index_corpus(load_settings(), [args.corpus], Target(args.company), show_progress=False)
+    open_or_index(args.home, args.corpus, args.company)
     first_warm, _ = cold_search(QUERIES[0], args.company, "warm")  # starts the warm process
     times: dict[str, list[float]] = {path: [] for path in PATHS}
     peak: dict[str, int] = {path: 0 for path in PATHS}

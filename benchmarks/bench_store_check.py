@@ -23,7 +23,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from common import COMPANY, emit, parse_args, percentile
+from common import COMPANY, emit, open_or_index, parse_args, percentile
 
 CHILD = r"""
 import json, time
@@ -66,13 +66,7 @@ def one_round() -> dict:
 
 def main() -> None:
     args = parse_args(__doc__, configure)
-    if args.home:
-        os.environ["MEMO_HOME"] = str(args.home.resolve())
-    else:
-        from memo.core.config import load_settings
-        from memo.ingestion.indexer import Target, index_corpus
-
-        index_corpus(load_settings(), [args.corpus], Target(args.company), show_progress=False)
+    open_or_index(args.home, args.corpus, args.company)
     from memo.core.config import load_settings
 
     chroma = load_settings().index_dir / "chroma"

@@ -74,6 +74,18 @@ def parse_args(doc: str, configure=None) -> argparse.Namespace:
     return args
 
 
+def open_or_index(home: Path | None, corpus: Path, company: str) -> None:
+    """Point MEMO_HOME at `home`'s existing index, or (no `home`) index `corpus` as `company` into
+    the fresh temporary home."""
+    if home:
+        os.environ["MEMO_HOME"] = str(home.resolve())
+        return
+    from memo.core.config import load_settings
+    from memo.ingestion.indexer import Target, index_corpus
+
+    index_corpus(load_settings(), [corpus], Target(company), show_progress=False)
+
+
 def percentile(values: list[float], q: float) -> float:
     """The q-th percentile (0-100), linearly interpolated."""
     if len(values) < 2:

@@ -88,7 +88,7 @@ def reading(settings: Settings) -> Iterator[None]:
         forget_clients()  # a client whose open failed stays cached half-made: the next open must start clean
         if held.text:
             keep_in_log(f"what Chroma printed while {exc}", held.text)
-        problem = None if settings.index.chroma_url else store_problem(settings.index_dir / "chroma", force=True)
+        problem = None if settings.index.chroma_url else store_damage(settings, force=True)
         if problem:
             raise LibraryError(damaged(settings, problem)) from exc.__cause__
         raise
@@ -98,14 +98,21 @@ def damaged(settings: Settings, problem: str) -> str:
     return f"reading the index {settings.index_dir} failed, its store is damaged: {problem}; {REPAIR_HINT}"
 
 
-def check_store(settings: Settings) -> None:
-    """Refuse a local store that is damaged before Chroma reads it (a damaged HNSW file crashes the
-    process inside Chroma; a database cut to nothing would be taken for a new, empty one)."""
+def store_damage(settings: Settings, force: bool = False) -> str | None:
+    """What is damaged in the index's local store (store_check, plus a database gone from an index
+    memo built), or None; `force` checks again what this process found whole before."""
     chroma = settings.index_dir / "chroma"
-    problem = store_problem(chroma)
+    problem = store_problem(chroma, force=force)
     if problem is None and chroma.is_dir() and not (chroma / "chroma.sqlite3").exists() \
             and (settings.index_dir / "manifest.json").is_file():
         problem = "chroma.sqlite3 is missing"
+    return problem
+
+
+def check_store(settings: Settings) -> None:
+    """Refuse a local store that is damaged before Chroma reads it (a damaged HNSW file crashes the
+    process inside Chroma; a database cut to nothing would be taken for a new, empty one)."""
+    problem = store_damage(settings)
     if problem:
         raise LibraryError(damaged(settings, problem))
 

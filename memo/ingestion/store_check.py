@@ -45,7 +45,8 @@ def store_problem(chroma_dir: Path, force: bool = False) -> str | None:
     if not force and _whole.get(str(chroma_dir)) == signature:
         return None
     problem = sqlite_problem(chroma_dir / "chroma.sqlite3") if signature else None
-    for segment in sorted(p for p in chroma_dir.iterdir() if p.is_dir()) if chroma_dir.is_dir() else []:
+    segments = sorted(p for p in chroma_dir.iterdir() if p.is_dir()) if chroma_dir.is_dir() else []
+    for segment in segments:
         problem = problem or _settled_segment_problem(segment)
     if problem is None:
         _whole[str(chroma_dir)] = _signature(chroma_dir)
@@ -53,12 +54,16 @@ def store_problem(chroma_dir: Path, force: bool = False) -> str | None:
 
 
 def _signature(chroma_dir: Path) -> tuple:
-    """(name, inode, size, mtime) of every file of the store; () when it has no database yet."""
+    """The store's files as they are now (see _files); () when it has no database yet."""
     if not (chroma_dir / "chroma.sqlite3").exists():
         return ()
-    files = [chroma_dir / "chroma.sqlite3", *sorted(chroma_dir.glob("*/*"))]
+    return _files([chroma_dir / "chroma.sqlite3", *sorted(chroma_dir.glob("*/*"))])
+
+
+def _files(paths: list[Path]) -> tuple:
+    """(path, inode, size, mtime) of each of `paths` that exists: changes when any of them does."""
     stats = []
-    for path in files:
+    for path in paths:
         try:
             info = path.stat()
         except OSError:
@@ -112,16 +117,12 @@ def _settled_segment_problem(segment: Path, tries: int = 3) -> str | None:
     """segment_problem, believed only when the files did not change while they were read."""
     problem = None
     for _ in range(tries):
-        before = _signature_of(segment)
+        before = _files(sorted(segment.iterdir()))
         problem = segment_problem(segment)
-        if problem is None or _signature_of(segment) == before:
+        if problem is None or _files(sorted(segment.iterdir())) == before:
             return problem
         time.sleep(0.2)
     return problem
-
-
-def _signature_of(folder: Path) -> tuple:
-    return tuple((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(folder.iterdir()) if p.is_file())
 
 
 def segment_problem(segment: Path) -> str | None:

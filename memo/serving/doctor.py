@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 
 from memo.core.config import Settings
 from memo.core.errors import MemoError
-from memo.ingestion.store import REPAIR_HINT
-from memo.ingestion.store_check import store_problem
+from memo.ingestion.store import REPAIR_HINT, store_damage
 from memo.llm.derive import describe
 from memo.serving.adapter_checks import Check, plan_adapters
 from memo.serving.serve import find_vllm_python
@@ -43,18 +42,17 @@ def doctor(settings: Settings, specs: list[str], vllm_python: str | None = None)
         checks.append(Check("-", "vLLM environment", True, find_vllm_python(vllm_python)))
     except MemoError as exc:
         checks.append(Check("-", "vLLM environment", False, str(exc)))
-    checks.append(store_check(settings))
+    checks.append(store_row(settings))
     return DoctorReport(plan.base, checks, describe(plan.profile, plan.base))
 
 
-def store_check(settings: Settings) -> Check:
+def store_row(settings: Settings) -> Check:
     """The index store's row: whole, damaged (with the way out), or not there yet."""
-    chroma = settings.index_dir / "chroma"
     if settings.index.chroma_url:
         return Check("-", "index store", True, f"on the Chroma server {settings.index.chroma_url} (not checked here)")
-    if not (chroma / "chroma.sqlite3").exists():
+    problem = store_damage(settings, force=True)
+    if problem is None and not (settings.index_dir / "chroma" / "chroma.sqlite3").exists():
         return Check("-", "index store", True, f"nothing indexed yet in {settings.index_dir}")
-    problem = store_problem(chroma, force=True)
     if problem:
         return Check("-", "index store", False, f"{settings.index_dir} is damaged: {problem}; {REPAIR_HINT}")
     return Check("-", "index store", True, f"{settings.index_dir}: SQLite and the vector files are whole")

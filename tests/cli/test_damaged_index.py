@@ -15,31 +15,15 @@ from pathlib import Path
 import pytest
 
 from memo.cli import main
+from memo.core.config import load_settings, settings_from_dict
 from memo.core.demo import DEMO_COMPANY
 from memo.ingestion import store
 from memo.ingestion.store import forget_clients
+from memo.serving.doctor import store_row
 from tests.conftest import NOTES_COMPANY, QUESTION, clean_env, memo_cli
-from tests.ingestion.test_store_check import last_used_page, noise, overwrite, segment
+from tests.ingestion.store_damage import SQLITE_DAMAGES, damage, noise, overwrite
 
 LIBRARY_NOISE = ("panicked", "backtrace", "RUST_BACKTRACE", "Traceback", "Segmentation")
-
-
-def damage(chroma: Path, how: str) -> None:
-    path = chroma / "chroma.sqlite3"
-    size = path.stat().st_size
-    if how == "header page":
-        overwrite(path, 0, noise(4096))
-    elif how == "middle page":
-        overwrite(path, size // 2 // 4096 * 4096, noise(4096))
-    elif how == "last page in use":
-        offset, page_size = last_used_page(path)
-        overwrite(path, offset, noise(page_size))
-    elif how == "cut in half":
-        path.write_bytes(path.read_bytes()[:size // 2])
-    elif how == "zero length":
-        path.write_bytes(b"")
-    else:  # an HNSW file of the vector segment
-        overwrite(segment(chroma) / how, 0, noise(64))
 
 
 def warm_env(home: Path) -> dict[str, str]:
@@ -68,8 +52,7 @@ def damaged_copy(notes_home, tmp_path):
     memo_warm(home, "daemon", "stop")
 
 
-@pytest.mark.parametrize("how", ["header page", "middle page", "last page in use", "cut in half", "zero length",
-                                 "header.bin", "data_level0.bin"])
+@pytest.mark.parametrize("how", [*SQLITE_DAMAGES, "header.bin", "data_level0.bin"])
 def test_every_command_says_one_line_for_a_damaged_store(damaged_copy, how):
     damage(damaged_copy / "indexes" / "default" / "chroma", how)
     assert_damaged_line(memo_cli(damaged_copy, "status"), "status")
@@ -102,12 +85,9 @@ def test_every_other_command_that_opens_the_index_says_the_same_line(demo_home, 
 
 
 def test_doctor_names_a_damaged_store_and_passes_a_whole_one(notes_home, damaged_copy):
-    from memo.core.config import load_settings, settings_from_dict
-    from memo.serving.doctor import store_check
-
     def row(home: Path):
         settings = load_settings()
-        return store_check(settings_from_dict({**settings.as_dict(), "home": str(home)}))
+        return store_row(settings_from_dict({**settings.as_dict(), "home": str(home)}))
 
     assert row(notes_home).ok
     damage(damaged_copy / "indexes" / "default" / "chroma", "data_level0.bin")

@@ -4,44 +4,15 @@ crashes Chroma with a segmentation fault); a whole store passes, and is not read
 
 from __future__ import annotations
 
-import random
 import shutil
+import sqlite3
 from pathlib import Path
 
 import pytest
 
 from memo.ingestion import store_check
 from memo.ingestion.store_check import store_problem
-
-
-def noise(n: int, seed: int = 7) -> bytes:
-    rng = random.Random(seed)
-    return bytes(rng.randrange(256) for _ in range(n))
-
-
-def overwrite(path: Path, offset: int, data: bytes) -> None:
-    raw = bytearray(path.read_bytes())
-    raw[offset:offset + len(data)] = data
-    path.write_bytes(bytes(raw))
-
-
-def last_used_page(path: Path) -> tuple[int, int]:
-    """(offset of the last page a b-tree uses, page size): the file's last page may be a free one,
-    which nothing reads (noise there is no damage, to SQLite or to Chroma)."""
-    import sqlite3
-
-    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        page_size = connection.execute("PRAGMA page_size").fetchone()[0]
-        last = connection.execute("SELECT max(pageno) FROM dbstat").fetchone()[0]
-    finally:
-        connection.close()
-    return (last - 1) * page_size, page_size
-
-
-def segment(chroma: Path) -> Path:
-    (folder,) = [p for p in chroma.iterdir() if p.is_dir()]
-    return folder
+from tests.ingestion.store_damage import HNSW_DAMAGES, damage, segment
 
 
 @pytest.fixture
@@ -63,39 +34,24 @@ def test_a_whole_store_passes_and_is_checked_once_until_it_changes(chroma, monke
     assert store_problem(chroma) is None and len(checks) == 2  # a file changed: checked again
 
 
-@pytest.mark.parametrize(("damage", "finds"), [
-    ("header", "no longer starts as an SQLite database"),
-    ("middle", "SQLite"),
+@pytest.mark.parametrize(("how", "finds"), [
+    ("header page", "no longer starts as an SQLite database"),
+    ("middle page", "SQLite"),
     ("last page in use", "SQLite"),
-    ("truncated", "cut short"),
+    ("cut in half", "cut short"),
     ("zero length", "empty (0 bytes)"),
 ])
-def test_sqlite_damage_is_named(chroma, damage, finds):
-    path = chroma / "chroma.sqlite3"
-    size = path.stat().st_size
-    if damage == "header":
-        overwrite(path, 0, noise(100))
-    elif damage == "middle":
-        overwrite(path, size // 2 // 4096 * 4096, noise(4096))
-    elif damage == "last page in use":
-        offset, page_size = last_used_page(path)
-        overwrite(path, offset, noise(page_size))
-    else:
-        path.write_bytes(path.read_bytes()[:size // 2] if damage == "truncated" else b"")
+def test_sqlite_damage_is_named(chroma, how, finds):
+    damage(chroma, how)
     problem = store_problem(chroma)
     assert problem is not None and finds in problem and "chroma.sqlite3" in problem, problem
 
 
-@pytest.mark.parametrize(("name", "finds"), [
-    ("header.bin", "header.bin"),
-    ("data_level0.bin", "data_level0.bin"),
-    ("index_metadata.pickle", "index_metadata.pickle"),
-])
-def test_hnsw_damage_is_named(chroma, name, finds):
-    folder = segment(chroma)
-    overwrite(folder / name, 0, noise(64))
+@pytest.mark.parametrize("name", HNSW_DAMAGES)
+def test_hnsw_damage_is_named(chroma, name):
+    damage(chroma, name)
     problem = store_problem(chroma)
-    assert problem is not None and finds in problem and folder.name in problem, problem
+    assert problem is not None and name in problem and segment(chroma).name in problem, problem
 
 
 def test_a_graph_file_cut_short_or_lost_is_named(chroma):
@@ -110,8 +66,6 @@ def test_a_graph_file_cut_short_or_lost_is_named(chroma):
 def test_a_hot_journal_of_a_killed_writer_is_not_damage(chroma):
     """A writer killed mid-transaction leaves chroma.sqlite3-journal: SQLite rolls it back on the
     next open, as Chroma's own open would; the check must not call that store damaged."""
-    import sqlite3
-
     path = chroma / "chroma.sqlite3"
     connection = sqlite3.connect(path, isolation_level=None)
     connection.execute("PRAGMA journal_mode=DELETE")
